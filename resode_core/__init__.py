@@ -1,0 +1,82 @@
+"""ResODE Lab's pure-JAX core: systems, solvers, nets, neural ODEs and training.
+
+No Streamlit or Altair here: the same core drives the app, the tests and the benchmarks.
+"""
+
+import os
+
+# Before equinox loads: runtime checks return NaN instead of using a host callback,
+# which lets XLA store the compiled executables in the persistent cache.
+os.environ.setdefault("EQX_ON_ERROR", "nan")
+
+from ._config import enable_compilation_cache as enable_compilation_cache  # noqa: E402
+from ._diagnostics import (  # noqa: E402
+    compiled_memory_bytes as compiled_memory_bytes,
+    empirical_order as empirical_order,
+    fixed_step_errors as fixed_step_errors,
+    layer_grad_norms as layer_grad_norms,
+)
+from ._nets import (  # noqa: E402
+    ACTIVATION_NAMES as ACTIVATION_NAMES,
+    DEFAULT_MAX_DEPTH as DEFAULT_MAX_DEPTH,
+    IdentityChain as IdentityChain,
+    PlainNet as PlainNet,
+    ResNet as ResNet,
+    ResNetVectorField as ResNetVectorField,
+    SmoothLayerField as SmoothLayerField,
+    param_count as param_count,
+    resnet_from_field as resnet_from_field,
+    resnet_vector_field as resnet_vector_field,
+    scale_weights as scale_weights,
+    with_depth as with_depth,
+)
+from ._solvers import (  # noqa: E402
+    ADAPTIVE_SOLVER_NAMES as ADAPTIVE_SOLVER_NAMES,
+    DEFAULT_MAX_STEPS as DEFAULT_MAX_STEPS,
+    RK4 as RK4,
+    SOLVER_NAMES as SOLVER_NAMES,
+    SOLVERS as SOLVERS,
+    SolveResult as SolveResult,
+    SolverInfo as SolverInfo,
+    simulate as simulate,
+    solver_info as solver_info,
+)
+from ._systems import (  # noqa: E402
+    SPIRAL_MATRIX as SPIRAL_MATRIX,
+    SPIRAL_SAMPLES as SPIRAL_SAMPLES,
+    SPIRAL_T_SPAN as SPIRAL_T_SPAN,
+    SPIRAL_U0 as SPIRAL_U0,
+    AbstractSystem as AbstractSystem,
+    LinearSystem as LinearSystem,
+    LotkaVolterraSystem as LotkaVolterraSystem,
+    SpiralSystem as SpiralSystem,
+    identity_data as identity_data,
+    linear_system as linear_system,
+    lotka_volterra_system as lotka_volterra_system,
+    sample_times as sample_times,
+    spiral_system as spiral_system,
+)
+from ._training import (  # noqa: E402
+    CHUNK_CAPACITY as CHUNK_CAPACITY,
+    IdentityFit as IdentityFit,
+    NeuralODEFit as NeuralODEFit,
+    OdeChunk as OdeChunk,
+    OdeFitState as OdeFitState,
+    SolverSettings as SolverSettings,
+    TrajectoryData as TrajectoryData,
+    fit_identity as fit_identity,
+    fit_identity_seeds as fit_identity_seeds,
+    fit_neural_ode as fit_neural_ode,
+    init_ode_fit as init_ode_fit,
+    mse_loss as mse_loss,
+    regression_task as regression_task,
+    run_ode_fit as run_ode_fit,
+    solve_trajectories as solve_trajectories,
+    solver_settings as solver_settings,
+    train_deep_net as train_deep_net,
+    train_ode_epochs as train_ode_epochs,
+    trajectory_data as trajectory_data,
+    trajectory_loss as trajectory_loss,
+    with_learning_rate as with_learning_rate,
+)
+from ._vector_field import MLPVectorField as MLPVectorField  # noqa: E402

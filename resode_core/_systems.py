@@ -1,0 +1,148 @@
+"""Ground-truth ODE systems and the worked examples' data sets."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from ._solvers import as_float_array
+
+
+class AbstractSystem(eqx.Module):
+    """An autonomous or time-dependent ODE du/dt = vector_field(t, u, args)."""
+
+    u0: eqx.AbstractVar[Float[Array, " dim"]]
+    t_span: eqx.AbstractVar[tuple[float, float]]
+
+    def vector_field(self, t, u, args):
+        raise NotImplementedError
+
+    @property
+    def dim(self) -> int:
+        return int(self.u0.shape[0])
+
+    def with_u0(self, u0) -> AbstractSystem:
+        """The same dynamics from another initial condition (no recompile)."""
+        return eqx.tree_at(lambda s: s.u0, self, as_float_array(u0))
+
+
+class SpiralSystem(AbstractSystem):
+    """The notes' test equation, in the convention of their code: du/dt = (u³)ᵀA, i.e. Aᵀu³.
+
+    The prose of the notes writes A u³; the Julia code computes `((u.^3)' * A)'`,
+    which is the row vector u³ times A. We follow the code (as torchdiffeq and
+    DiffEqFlux do).
+    """
+
+    matrix: Float[Array, "2 2"]
+    u0: Float[Array, " 2"]
+    t_span: tuple[float, float] = eqx.field(static=True)
+
+    def vector_field(self, t, u, args):
+        return (u**3) @ self.matrix
+
+
+class LotkaVolterraSystem(AbstractSystem):
+    """Predator–prey: dx/dt = αx − βxy, dy/dt = δxy − γy."""
+
+    params: Float[Array, " 4"]  # (α, β, γ, δ), runtime values
+    u0: Float[Array, " 2"]
+    t_span: tuple[float, float] = eqx.field(static=True)
+
+    def vector_field(self, t, u, args):
+        alpha, beta, gamma, delta = self.params
+        prey, predator = u[0], u[1]
+        return jnp.stack(
+            [alpha * prey - beta * prey * predator, delta * prey * predator - gamma * predator]
+        )
+
+
+class LinearSystem(AbstractSystem):
+    """du/dt = M u, with the exact solution expm(M t) u0: the yardstick for solver orders."""
+
+    matrix: Float[Array, "dim dim"]
+    u0: Float[Array, " dim"]
+    t_span: tuple[float, float] = eqx.field(static=True)
+
+    def vector_field(self, t, u, args):
+        return self.matrix @ u
+
+    def exact(self, t: float) -> np.ndarray:
+        eigenvalues, eigenvectors = np.linalg.eig(np.asarray(self.matrix, dtype=np.float64))
+        coefficients = np.linalg.solve(eigenvectors, np.asarray(self.u0, dtype=np.float64))
+        return np.real(eigenvectors @ (np.exp(eigenvalues * t) * coefficients))
+
+
+SPIRAL_MATRIX = ((-0.1, 2.0), (-2.0, -0.1))
+SPIRAL_U0 = (2.0, 0.0)
+SPIRAL_T_SPAN = (0.0, 1.5)
+SPIRAL_SAMPLES = 16
+
+
+def spiral_system(u0=SPIRAL_U0, t_span=SPIRAL_T_SPAN) -> SpiralSystem:
+    """The notes' spiral: A = [[-0.1, 2], [-2, -0.1]], u0 = (2, 0), t in [0, 1.5]."""
+    return SpiralSystem(
+        matrix=as_float_array(SPIRAL_MATRIX),
+        u0=as_float_array(u0),
+        t_span=(float(t_span[0]), float(t_span[1])),
+    )
+
+
+def lotka_volterra_system(
+    alpha: float = 1.5,
+    beta: float = 1.0,
+    gamma: float = 3.0,
+    delta: float = 1.0,
+    u0=(1.0, 1.0),
+    t_span=(0.0, 10.0),
+) -> LotkaVolterraSystem:
+    """Lotka–Volterra with the classic textbook defaults (α, β, γ, δ) = (1.5, 1, 3, 1)."""
+    params = np.array([alpha, beta, gamma, delta], dtype=np.float64)
+    if not np.all(np.isfinite(params)) or np.any(params <= 0):
+        raise ValueError("Lotka–Volterra parameters α, β, γ, δ must be positive numbers.")
+    return LotkaVolterraSystem(
+        params=as_float_array(params),
+        u0=as_float_array(u0),
+        t_span=(float(t_span[0]), float(t_span[1])),
+    )
+
+
+def linear_system(matrix=((-0.1, 1.0), (-1.0, -0.1)), u0=(1.0, 0.0), t_span=(0.0, 2.0)):
+    """A damped rotation with a closed-form solution."""
+    return LinearSystem(
+        matrix=as_float_array(matrix),
+        u0=as_float_array(u0),
+        t_span=(float(t_span[0]), float(t_span[1])),
+    )
+
+
+def sample_times(
+    t_span=SPIRAL_T_SPAN, n_samples: int = SPIRAL_SAMPLES, *, uneven: bool = False, seed: int = 0
+) -> np.ndarray:
+    """Sample times over `t_span`: evenly spaced (as the notes) or uneven (random, sorted).
+
+    Uneven grids keep both end points, so the fit always covers the whole window.
+    """
+    if n_samples < 2:
+        raise ValueError("Need at least two sample times.")
+    t0, t1 = float(t_span[0]), float(t_span[1])
+    if not t1 > t0:
+        raise ValueError("The time span must end after it starts.")
+    if not uneven:
+        return np.linspace(t0, t1, n_samples)
+    rng = np.random.default_rng(seed)
+    inner = np.sort(rng.uniform(t0, t1, size=n_samples - 2))
+    grid = np.concatenate([[t0], inner, [t1]])
+    # Random draws can coincide in float32: nudge them apart so times stay increasing.
+    min_gap = (t1 - t0) * 1e-4
+    for i in range(1, grid.size):
+        grid[i] = max(grid[i], grid[i - 1] + min_gap)
+    return t0 + (grid - t0) * ((t1 - t0) / (grid[-1] - t0))
+
+
+def identity_data() -> tuple[np.ndarray, np.ndarray]:
+    """The notes' y = x data: x = -10, ..., 10 (21 integers), y = x."""
+    x = np.arange(-10, 11, dtype=np.float32)
+    return x, x.copy()
