@@ -16,6 +16,21 @@ from ._diagnostics import (  # noqa: E402
     fixed_step_errors as fixed_step_errors,
     layer_grad_norms as layer_grad_norms,
 )
+from ._extrapolation import (  # noqa: E402
+    ManySolution as ManySolution,
+    field_on_grid as field_on_grid,
+    grid_points as grid_points,
+    relative_errors as relative_errors,
+    solve_many as solve_many,
+    spread_initial_conditions as spread_initial_conditions,
+)
+from ._layer_experiments import (  # noqa: E402
+    asymptotic_order as asymptotic_order,
+    fixed_step_endpoints as fixed_step_endpoints,
+    hidden_state_paths as hidden_state_paths,
+    shrunk_outputs as shrunk_outputs,
+    smooth_field_solution as smooth_field_solution,
+)
 from ._nets import (  # noqa: E402
     ACTIVATION_NAMES as ACTIVATION_NAMES,
     DEFAULT_MAX_DEPTH as DEFAULT_MAX_DEPTH,
@@ -29,6 +44,10 @@ from ._nets import (  # noqa: E402
     resnet_vector_field as resnet_vector_field,
     scale_weights as scale_weights,
     with_depth as with_depth,
+)
+from ._schedule import (  # noqa: E402
+    decayed_rate as decayed_rate,
+    train_ode_streaming as train_ode_streaming,
 )
 from ._solvers import (  # noqa: E402
     ADAPTIVE_SOLVER_NAMES as ADAPTIVE_SOLVER_NAMES,

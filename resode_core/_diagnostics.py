@@ -34,7 +34,7 @@ def layer_grad_norms(model: PlainNet | ResNet, x, y) -> np.ndarray:
     if not (bool(jnp.all(jnp.isfinite(x))) and bool(jnp.all(jnp.isfinite(y)))):
         raise ValueError("x and y must be finite.")
     norms = _all_layer_grad_norms(model, x, y)
-    return np.asarray(norms[: int(model.depth)])
+    return np.asarray(norms)[: int(model.depth)]
 
 
 def empirical_order(step_sizes: Sequence[float], errors: Sequence[float]) -> float:

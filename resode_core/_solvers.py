@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import diffrax
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
@@ -156,8 +157,8 @@ def solve_at(
 class SolveResult(eqx.Module):
     """A trajectory and what it cost. `ok` is False if the solver gave up."""
 
-    ts: Float[Array, " n"]
-    ys: Float[Array, "n dim"]
+    ts: Float[np.ndarray, " n"]
+    ys: Float[np.ndarray, "n dim"]
     num_steps: Int[Array, ""]
     num_accepted_steps: Int[Array, ""]
     num_rejected_steps: Int[Array, ""]
@@ -167,7 +168,7 @@ class SolveResult(eqx.Module):
 
     @property
     def ok(self) -> bool:
-        return bool(self.succeeded) and bool(jnp.all(jnp.isfinite(self.ys)))
+        return bool(self.succeeded) and bool(np.all(np.isfinite(self.ys)))
 
     @property
     def message(self) -> str:
@@ -178,7 +179,7 @@ class SolveResult(eqx.Module):
             )
         if not bool(self.succeeded):
             return "The solver gave up (the step size collapsed): the problem may be stiff."
-        if not bool(jnp.all(jnp.isfinite(self.ys))):
+        if not bool(np.all(np.isfinite(self.ys))):
             return "The solution blew up (non-finite values): the dynamics diverge."
         return "ok"
 
@@ -211,8 +212,20 @@ def _simulate(vector_field, u0, ts, dt, rtol, atol, *, solver, adaptive, max_ste
 
 
 def as_float_array(x) -> Array:
-    """An array in JAX's default float type (float32 unless x64 is enabled)."""
-    return jnp.asarray(x, dtype=jnp.result_type(float))
+    """An array in JAX's default float type (float32 unless x64 is enabled).
+
+    The cast happens in NumPy: a cast on the device would compile once per shape.
+    """
+    return jnp.asarray(np.asarray(x, dtype=jnp.result_type(float)))
+
+
+TIME_GRID_BUCKETS = (64, 256, 1024, 4096)
+
+
+def padded_time_grid(grid: np.ndarray) -> np.ndarray:
+    """Pad a time grid (repeating its end) to a bucket size, so its length never recompiles."""
+    size = next((b for b in TIME_GRID_BUCKETS if grid.size <= b), grid.size)
+    return np.concatenate([grid, np.full(size - grid.size, grid[-1])])
 
 
 def as_vector_field(f) -> Callable:
@@ -261,14 +274,19 @@ def simulate(
         raise ValueError(f"u0 must be a 1-D state vector, got shape {state.shape}.")
     if not np.all(np.isfinite(state)):
         raise ValueError("u0 contains NaN or infinite values.")
-    return _simulate(
+    padded = _simulate(
         vector_field,
         as_float_array(state),
-        as_float_array(grid),
+        as_float_array(padded_time_grid(grid)),
         as_float_array(dt if dt is not None else 0.0),
         as_float_array(rtol),
         as_float_array(atol),
         solver=solver,
         adaptive=adaptive,
         max_steps=int(max_steps),
+    )
+    # Slice on the host: a device-side slice would compile once per length.
+    result = jax.tree_util.tree_map(np.asarray, padded)
+    return eqx.tree_at(
+        lambda r: (r.ts, r.ys), result, (result.ts[: grid.size], result.ys[: grid.size])
     )

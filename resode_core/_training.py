@@ -467,8 +467,8 @@ def run_ode_fit(
     while done < epochs:
         state, chunk = train_ode_epochs(state, data, settings, min(CHUNK_CAPACITY, epochs - done))
         count = int(chunk.count)
-        losses.append(np.asarray(chunk.losses[:count]))
-        grad_norms.append(np.asarray(chunk.grad_norms[:count]))
+        losses.append(np.asarray(chunk.losses)[:count])
+        grad_norms.append(np.asarray(chunk.grad_norms)[:count])
         done += count
         if progress is not None:
             progress(done, np.concatenate(losses))
@@ -570,4 +570,4 @@ def train_deep_net(
     if not (math.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError("The learning rate must be a positive number.")
     trained, losses = _train_deep_net(model, x, y, jnp.int32(epochs), as_float_array(learning_rate))
-    return trained, np.asarray(losses[:epochs])
+    return trained, np.asarray(losses)[:epochs]

@@ -16,3 +16,31 @@ def open_page():
         return at
 
     return _open
+
+
+class CompileCounter:
+    """Counts XLA backend compilations (every jit cache miss ends in one)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, event: str, duration: float, **kwargs) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            self.count += 1
+
+
+_COUNTER = CompileCounter()
+_REGISTERED = False
+
+
+@pytest.fixture
+def compile_counter():
+    """A counter of backend compiles; reset it with `.count = 0` before the calls you check."""
+    global _REGISTERED
+    import jax.monitoring
+
+    if not _REGISTERED:
+        jax.monitoring.register_event_duration_secs_listener(_COUNTER)
+        _REGISTERED = True
+    _COUNTER.count = 0
+    return _COUNTER

@@ -1,0 +1,132 @@
+"""Numerical checks of resode_core._layer_experiments against known answers."""
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import resode_core as rc
+
+WIDTH = 4
+
+
+def _line_inputs(n=7):
+    xs = np.zeros((n, WIDTH))
+    xs[:, 0] = np.linspace(-2.0, 2.0, n)
+    xs[:, 1] = 0.5
+    return xs
+
+
+@pytest.mark.parametrize("activation, sigma0", [("tanh", 0.0), ("sigmoid", 0.5), ("relu", 0.0)])
+def test_zero_weights_give_null_map_for_plain_and_identity_for_resnet(activation, sigma0):
+    key = jr.PRNGKey(3)
+    depth, dt = 6, 0.25
+    plain = rc.PlainNet(depth, WIDTH, key=key, activation=activation, max_depth=16)
+    resnet = rc.ResNet(depth, WIDTH, dt, key=key, activation=activation, max_depth=16)
+    xs = _line_inputs()
+    plain_out = rc.shrunk_outputs(plain, xs, [0.0, 1.0])
+    resnet_out = rc.shrunk_outputs(resnet, xs, [0.0, 1.0])
+    assert plain_out.shape == resnet_out.shape == (2, len(xs), WIDTH)
+    # factor 0: the plain net forgets its input, the ResNet passes it through (+ a constant).
+    np.testing.assert_allclose(plain_out[0], sigma0, atol=1e-7)
+    np.testing.assert_allclose(resnet_out[0], xs + depth * dt * sigma0, atol=1e-6)
+    # factor 1: the unchanged nets.
+    np.testing.assert_allclose(
+        plain_out[1], np.stack([plain(jnp.asarray(x)) for x in xs]), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        resnet_out[1], np.stack([resnet(jnp.asarray(x)) for x in xs]), atol=1e-6
+    )
+
+
+def test_hidden_state_paths_follow_the_layer_rule():
+    resnet = rc.ResNet(5, WIDTH, 0.3, key=jr.PRNGKey(0), max_depth=16)
+    xs = _line_inputs(3)
+    paths = rc.hidden_state_paths(resnet, xs)
+    assert paths.shape == (3, 6, WIDTH)
+    np.testing.assert_allclose(paths[:, 0], xs, atol=1e-7)
+    for i, x in enumerate(xs):
+        np.testing.assert_allclose(paths[i, -1], resnet(jnp.asarray(x)), atol=1e-6)
+    step = paths[0, 2] - paths[0, 1]
+    expected = 0.3 * np.tanh(
+        np.asarray(resnet.weights[1]) @ paths[0, 1] + np.asarray(resnet.biases[1])
+    )
+    np.testing.assert_allclose(step, expected, atol=1e-6)
+
+
+def test_euler_endpoints_equal_the_resnet_sampled_from_the_field():
+    field = rc.SmoothLayerField(2, key=jr.PRNGKey(4))
+    u0 = np.array([1.0, -0.5])
+    t_end = 2.0
+    counts = [4, 16, 64]
+    ends = rc.fixed_step_endpoints(field, u0, t_end, counts, solver="euler")
+    for n, end in zip(counts, ends, strict=True):
+        resnet = rc.resnet_from_field(field, n, t_end / n)
+        np.testing.assert_allclose(end, resnet(jnp.asarray(u0, dtype=jnp.float32)), atol=2e-6)
+
+
+@pytest.mark.parametrize("solver, order", [("euler", 1), ("midpoint", 2), ("bosh3", 3), ("rk4", 4)])
+def test_fixed_step_orders_on_the_linear_system(solver, order):
+    system = rc.linear_system()
+    t_end = 2.0
+    counts = np.array([4, 8, 16, 32, 64, 128])
+    ends = rc.fixed_step_endpoints(system, system.u0, t_end, counts, solver=solver)
+    errors = np.max(np.abs(ends - system.exact(t_end)), axis=1)
+    slope = rc.asymptotic_order(t_end / counts, errors, floor=1e-5)
+    assert abs(slope - order) < 0.3, (solver, slope, errors)
+
+
+def test_fixed_step_endpoints_do_not_recompile_for_new_numbers():
+    traces = []
+
+    class CountingField(eqx.Module):
+        rate: jnp.ndarray
+
+        def __call__(self, t, u, args):
+            traces.append(1)  # runs only while JAX traces
+            return -self.rate * u
+
+    field = CountingField(jnp.asarray(0.7))
+    first = rc.fixed_step_endpoints(field, [1.0], 1.0, [2, 4, 8], solver="euler")
+    n_traces = len(traces)
+    second = rc.fixed_step_endpoints(
+        CountingField(jnp.asarray(0.3)), [2.0], 3.0, [5, 7, 9], solver="euler"
+    )
+    assert len(traces) == n_traces
+    np.testing.assert_allclose(first[:, 0], (1 - 0.7 / np.array([2, 4, 8])) ** [2, 4, 8], rtol=1e-5)
+    np.testing.assert_allclose(
+        second[:, 0], 2.0 * (1 - 0.9 / np.array([5, 7, 9])) ** [5, 7, 9], rtol=1e-5
+    )
+
+
+def test_smooth_field_solution_matches_a_tight_float32_solve():
+    field = rc.SmoothLayerField(2, key=jr.PRNGKey(1))
+    u0 = np.array([0.3, 0.8])
+    ts = np.linspace(0.0, 2.0, 11)
+    exact = rc.smooth_field_solution(field, u0, ts)
+    assert exact.shape == (11, 2)
+    np.testing.assert_allclose(exact[0], u0)
+    tight = rc.simulate(field, u0, ts, solver="dopri8")
+    np.testing.assert_allclose(np.asarray(tight.ys), exact, atol=1e-5)
+
+
+def test_asymptotic_order_ignores_round_off_floor():
+    h = 2.0 ** -np.arange(1, 10)
+    errors = 0.5 * h**3 + 1e-7  # order 3 until it hits a 1e-7 floor
+    assert rc.asymptotic_order(h, errors, floor=1e-6) == pytest.approx(3.0, abs=0.1)
+    assert np.isnan(rc.asymptotic_order(h, np.full_like(h, 1e-8), floor=1e-6))
+
+
+def test_invalid_input_raises_value_error():
+    net = rc.PlainNet(3, WIDTH, key=jr.PRNGKey(0), max_depth=8)
+    with pytest.raises(ValueError):
+        rc.shrunk_outputs(net, np.zeros((3, WIDTH + 1)), [0.5])
+    with pytest.raises(ValueError):
+        rc.hidden_state_paths(rc.SmoothLayerField(2, key=jr.PRNGKey(0)), np.zeros((1, 2)))
+    with pytest.raises(ValueError):
+        rc.fixed_step_endpoints(rc.linear_system(), [1.0, 0.0], 1.0, [0, 4], solver="euler")
+    with pytest.raises(ValueError):
+        rc.fixed_step_endpoints(rc.linear_system(), [1.0, 0.0], 1.0, [4], solver="nope")
+    with pytest.raises(ValueError):
+        rc.smooth_field_solution(rc.SmoothLayerField(2, key=jr.PRNGKey(0)), [1.0], [0.0, 1.0])

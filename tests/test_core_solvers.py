@@ -1,0 +1,138 @@
+"""Solvers: empirical orders against an exact solution, step limits, bad input."""
+
+import equinox as eqx
+import jax
+import numpy as np
+import pytest
+
+import resode_core as rc
+
+# Δt ranges where each order's error sits well above float64 round-off (measured).
+BASE_STEP = {1: 0.02, 2: 0.05, 3: 0.1, 4: 0.1, 5: 1 / 16, 8: 0.5}
+# Before the asymptotic regime a method can look better than its order, never clearly
+# worse. Order 8 reaches float64 round-off before its slope settles (it shows ≈ 9–10).
+UPPER_SLACK = {8: 2.0}
+
+
+class Riccati(eqx.Module):
+    """du/dt = -2 t u², u(0) = 1, solved by u(t) = 1 / (1 + t²).
+
+    Nonlinear and time-dependent on purpose: on a linear problem some methods
+    (Dopri8 among them) converge faster than their order.
+    """
+
+    def vector_field(self, t, u, args):
+        return -2.0 * t * u**2
+
+
+@pytest.mark.parametrize("solver", rc.SOLVER_NAMES)
+def test_fixed_step_order_matches_theory(solver):
+    with jax.enable_x64(True):
+        exact = np.array([1.0 / (1.0 + 2.0**2)])
+        order = rc.SOLVERS[solver].order
+        dts = [BASE_STEP[order] / 2**k for k in range(3 if order == 8 else 4)]
+        errors = rc.fixed_step_errors(Riccati(), [1.0], 2.0, exact, dts, solver=solver)
+    observed = rc.empirical_order(dts, errors)
+    assert order - 0.3 < observed < order + UPPER_SLACK.get(order, 0.5), (solver, observed, errors)
+
+
+@pytest.mark.parametrize("solver", rc.ADAPTIVE_SOLVER_NAMES)
+def test_adaptive_error_shrinks_with_tolerance(solver):
+    with jax.enable_x64(True):
+        system = rc.linear_system(t_span=(0.0, 20.0))
+        exact = system.exact(20.0)
+        errors, steps = [], []
+        for rtol in (1e-4, 1e-8):
+            result = rc.simulate(
+                system,
+                system.u0,
+                [0.0, 20.0],
+                solver=solver,
+                rtol=rtol,
+                atol=rtol,
+                max_steps=100_000,
+            )
+            assert result.ok
+            errors.append(np.max(np.abs(np.asarray(result.ys[-1]) - exact)))
+            steps.append(int(result.num_steps))
+    assert errors[1] < errors[0] / 10
+    assert steps[1] > steps[0]
+
+
+def test_spiral_follows_the_code_convention():
+    system = rc.spiral_system()
+    u = np.array([0.7, -1.3], dtype=np.float32)
+    a = np.array(rc.SPIRAL_MATRIX, dtype=np.float32)
+    got = np.asarray(system.vector_field(0.0, u, None))
+    np.testing.assert_allclose(got, a.T @ u**3, rtol=1e-6)  # (u³)ᵀA, not A u³
+    assert not np.allclose(got, a @ u**3)
+
+
+def test_lotka_volterra_conserves_its_first_integral():
+    alpha, beta, gamma, delta = 1.5, 1.0, 3.0, 1.0
+    with jax.enable_x64(True):
+        system = rc.lotka_volterra_system(alpha, beta, gamma, delta, u0=(1.0, 2.0))
+        ts = np.linspace(0, 10, 50)
+        ys = np.asarray(rc.simulate(system, system.u0, ts, rtol=1e-10, atol=1e-12).ys)
+    x, y = ys[:, 0], ys[:, 1]
+    invariant = delta * x - gamma * np.log(x) + beta * y - alpha * np.log(y)
+    assert np.ptp(invariant) < 1e-7
+
+
+def test_step_limit_is_reported_not_raised():
+    system = rc.spiral_system()
+    result = rc.simulate(system, system.u0, [0.0, 1.5], solver="euler", dt=1e-4, max_steps=100)
+    assert not result.ok
+    assert bool(result.reached_max_steps)
+    assert "limit" in result.message
+
+
+def test_divergence_is_reported():
+    # Cubic growth blows up in finite time: the solver cannot reach t = 10.
+    system = rc.spiral_system(u0=(50.0, 50.0))
+    result = rc.simulate(system, system.u0, [0.0, 10.0], solver="euler", dt=0.1)
+    assert not result.ok
+    assert result.message != "ok"
+
+
+def test_evaluation_count_for_fixed_steps():
+    system = rc.linear_system()
+    result = rc.simulate(system, system.u0, [0.0, 1.0], solver="rk4", dt=0.1)
+    assert int(result.num_steps) == 10
+    assert int(result.num_evaluations) == 10 * 4 + 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(solver="nope"), "Unknown solver"),
+        (dict(solver="euler"), "fixed step"),
+        (dict(solver="tsit5", dt=-0.1), "positive"),
+        (dict(solver="tsit5", rtol=0.0), "rtol"),
+    ],
+)
+def test_bad_solver_settings_raise_clear_errors(kwargs, match):
+    system = rc.linear_system()
+    with pytest.raises(ValueError, match=match):
+        rc.simulate(system, system.u0, [0.0, 1.0], **kwargs)
+
+
+@pytest.mark.parametrize(
+    "u0, ts, match",
+    [
+        ([np.nan, 0.0], [0.0, 1.0], "NaN"),
+        ([1.0, 0.0], [1.0, 0.0], "increasing"),
+        ([1.0, 0.0], [0.0], "at least two"),
+        ([[1.0, 0.0]], [0.0, 1.0], "1-D"),
+    ],
+)
+def test_bad_states_and_times_raise_clear_errors(u0, ts, match):
+    with pytest.raises(ValueError, match=match):
+        rc.simulate(rc.linear_system(), u0, ts)
+
+
+def test_sample_times_uneven_are_increasing_and_keep_the_ends():
+    grid = rc.sample_times((0.0, 1.5), 16, uneven=True, seed=3)
+    assert grid.size == 16 and grid[0] == 0.0 and np.isclose(grid[-1], 1.5)
+    assert np.all(np.diff(grid) > 0)
+    assert not np.allclose(grid, np.linspace(0, 1.5, 16))
