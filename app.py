@@ -13,6 +13,18 @@ PAGES = {
     "Start": [
         st.Page("pages/home.py", title="Welcome", icon="🏠", default=True),
     ],
+    "Residual networks": [
+        st.Page("pages/vanishing_gradients.py", title="Vanishing gradients", icon="📉"),
+        st.Page("pages/identity_experiment.py", title="Plain vs ResNet on y = x", icon="📏"),
+        st.Page("pages/resnet_euler.py", title="ResNet = forward Euler", icon="🪜"),
+    ],
+    "Neural ODEs": [
+        st.Page("pages/regression_flow.py", title="Regression as a flow", icon="🌊"),
+        st.Page("pages/spiral.py", title="The spiral test equation", icon="🌀"),
+        st.Page("pages/solvers.py", title="Solvers and Δt", icon="🧮"),
+        st.Page("pages/resnet_vs_node.py", title="ResNet vs neural ODE", icon="⚖️"),
+        st.Page("pages/lotka_volterra.py", title="Lotka–Volterra", icon="🐇"),
+    ],
 }
 
 st.navigation(PAGES).run()

@@ -54,7 +54,7 @@ def test_layer_grad_norms_match_finite_differences(architecture):
         eps = 1e-6
         w, b = np.asarray(net.weights), np.asarray(net.biases)
         fd = np.zeros_like(w), np.zeros_like(b)
-        for array, grad in zip((w, b), fd):
+        for array, grad in zip((w, b), fd, strict=True):
             for index in np.ndindex(array.shape):
                 plus, minus = array.copy(), array.copy()
                 plus[index] += eps
