@@ -47,6 +47,10 @@ def _check_depth_width(depth: int, width: int, max_depth: int) -> None:
         raise ValueError(f"depth {depth} exceeds max_depth {max_depth}.")
 
 
+def _keep(h):
+    return h
+
+
 def _layer_stack(max_depth: int, width: int, init_scale: float, key: PRNGKeyArray):
     """Gaussian weights with variance init_scale²/width (LeCun scaling), zero biases.
 
@@ -92,8 +96,8 @@ class PlainNet(eqx.Module):
 
         def layer(h, params):
             index, w, b = params
-            new = sigma(w @ h + b)
-            return jnp.where(index < self.depth, new, h), None
+            # cond, not where: layers past the active depth cost (almost) nothing.
+            return jax.lax.cond(index < self.depth, lambda h: sigma(w @ h + b), _keep, h), None
 
         indices = jnp.arange(self.weights.shape[0])
         out, _ = jax.lax.scan(layer, x, (indices, self.weights, self.biases))
@@ -147,8 +151,8 @@ class ResNet(eqx.Module):
 
         def layer(h, params):
             index, w, b = params
-            new = h + self.dt * sigma(w @ h + b)
-            return jnp.where(index < self.depth, new, h), None
+            step = lambda h: h + self.dt * sigma(w @ h + b)  # noqa: E731
+            return jax.lax.cond(index < self.depth, step, _keep, h), None
 
         indices = jnp.arange(self.weights.shape[0])
         out, _ = jax.lax.scan(layer, x, (indices, self.weights, self.biases))
