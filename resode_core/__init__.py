@@ -10,6 +10,15 @@ import os
 os.environ.setdefault("EQX_ON_ERROR", "nan")
 
 from ._config import enable_compilation_cache as enable_compilation_cache  # noqa: E402
+from ._convergence import (  # noqa: E402
+    FLOAT32_FLOOR as FLOAT32_FLOOR,
+    adaptive_study as adaptive_study,
+    convergence_slope as convergence_slope,
+    fixed_step_study as fixed_step_study,
+    reference_endpoint as reference_endpoint,
+    step_count_grid as step_count_grid,
+    time_solve as time_solve,
+)
 from ._diagnostics import (  # noqa: E402
     compiled_memory_bytes as compiled_memory_bytes,
     empirical_order as empirical_order,
@@ -47,6 +56,7 @@ from ._nets import (  # noqa: E402
 )
 from ._schedule import (  # noqa: E402
     decayed_rate as decayed_rate,
+    train_ode_growing_window as train_ode_growing_window,
     train_ode_streaming as train_ode_streaming,
 )
 from ._solvers import (  # noqa: E402

@@ -22,7 +22,8 @@ def _chart_frames(at) -> list[pd.DataFrame]:
 
 
 def _grad_frame(at) -> pd.DataFrame:
-    return next(f for f in _chart_frames(at) if "grad_norm" in f.columns)
+    """Both gradient charts (at initialisation, after training) in one frame."""
+    return pd.concat([f for f in _chart_frames(at) if "grad_norm" in f.columns], ignore_index=True)
 
 
 def _ok(at) -> None:

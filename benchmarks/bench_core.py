@@ -1,0 +1,245 @@
+"""ResODE Lab's JAX core against PyTorch peers, in the same process and run.
+
+    python3 -m pip install -r requirements-bench.txt
+    python3 -m benchmarks.bench_core            # table + JSON (benchmarks/results/core.json)
+    python3 -m benchmarks.bench_core --quick    # fewer seeds/repeats
+
+Prints medians and ratios (peer time / our time). Nothing here asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import jax.random as jr
+import numpy as np
+
+import resode_core as rc
+
+
+def _timed(fn, repeats: int) -> list[float]:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def spiral_data() -> tuple[np.ndarray, np.ndarray]:
+    system = rc.spiral_system()
+    ts = rc.sample_times()
+    return ts, np.asarray(rc.simulate(system, system.u0, ts).ys)
+
+
+def jax_spiral_epoch(solver: str, epochs: int = 25, repeats: int = 5) -> dict[str, Any]:
+    """Seconds per training epoch at the notes' settings (Adam(0.1), rtol 1e-7, atol 1e-9)."""
+    ts, ys = spiral_data()
+    data = rc.trajectory_data(ts, ys)
+    settings = rc.solver_settings(solver, rtol=1e-7, atol=1e-9)
+    start_state = rc.init_ode_fit(2, seed=0, learning_rate=0.1)
+
+    def run_block():
+        state, chunk = rc.train_ode_epochs(start_state, data, settings, epochs)
+        chunk.losses.block_until_ready()
+        return state, chunk
+
+    compile_start = time.perf_counter()
+    _, chunk = run_block()
+    first_call = time.perf_counter() - compile_start
+    per_epoch = [s / epochs for s in _timed(run_block, repeats)]
+
+    # One epoch per call: the per-epoch median as a page streaming one epoch would see it.
+    def one_epoch_each():
+        state = start_state
+        times = []
+        for _ in range(epochs):
+            start = time.perf_counter()
+            state, c = rc.train_ode_epochs(state, data, settings, 1)
+            c.losses.block_until_ready()
+            times.append(time.perf_counter() - start)
+        return times
+
+    single = one_epoch_each()
+    losses = np.asarray(chunk.losses)[:epochs]
+    return {
+        "solver": solver,
+        "first_call_s": first_call,
+        "mean_s_per_epoch": statistics.median(per_epoch),
+        "median_single_epoch_call_s": statistics.median(single),
+        "initial_loss": float(losses[0]),
+        "last_epoch_loss": float(losses[-1]),
+    }
+
+
+def jax_fit_times(repeats: int = 5) -> dict[str, Any]:
+    ts, ys = spiral_data()
+    rc.fit_neural_ode(ts, ys, epochs=25, learning_rate=0.1)  # compile
+    fit25 = _timed(lambda: rc.fit_neural_ode(ts, ys, epochs=25, learning_rate=0.1), repeats)
+    fit300 = _timed(lambda: rc.fit_neural_ode(ts, ys, epochs=300, learning_rate=0.1), 2)
+    return {"fit_25_epochs_s": statistics.median(fit25), "fit_300_epochs_s": min(fit300)}
+
+
+def jax_identity(seeds: list[int]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for arch in ("plain", "resnet"):
+        rc.fit_identity(arch, seed=0, max_epochs=5)  # compile
+        per_seed = []
+        for seed in seeds:
+            start = time.perf_counter()
+            fit = rc.fit_identity(arch, seed=seed)
+            per_seed.append(
+                {
+                    "seed": seed,
+                    "epochs": fit.epochs,
+                    "converged": fit.converged,
+                    "final_mse": fit.final_mse,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+        start = time.perf_counter()
+        rc.fit_identity_seeds(arch, seeds)
+        vmapped = time.perf_counter() - start
+        out[arch] = {"runs": per_seed, "all_seeds_vmapped_s": vmapped}
+    return out
+
+
+def cost_against_depth(depths=(8, 16, 32, 64, 128), width: int = 32) -> list[dict]:
+    """ResNet forward+backward time against depth L (one compile per L: max_depth = L)."""
+    x, y = rc.regression_task(width, 128, seed=0)
+    rows = []
+    for depth in depths:
+        net = rc.ResNet(depth, width, key=jr.PRNGKey(0), max_depth=depth)
+        rc.layer_grad_norms(net, x, y)
+        seconds = statistics.median(_timed(lambda n=net: rc.layer_grad_norms(n, x, y), 20))
+        rows.append({"L": depth, "params": rc.param_count(net), "seconds": seconds})
+    return rows
+
+
+def cost_against_steps(steps=(8, 16, 32, 64, 128)) -> list[dict]:
+    """Neural-ODE loss+gradient time against the number of Euler steps (one compile)."""
+    ts, ys = spiral_data()
+    data = rc.trajectory_data(ts, ys)
+    state = rc.init_ode_fit(2, seed=0, learning_rate=1e-3)
+    rows = []
+    for n in steps:
+        settings = rc.solver_settings("euler", dt=1.5 / n)
+        rc.train_ode_epochs(state, data, settings, 1)
+        seconds = statistics.median(
+            _timed(
+                lambda s=settings: rc.train_ode_epochs(state, data, s, 1)[
+                    1
+                ].losses.block_until_ready(),
+                10,
+            )
+        )
+        rows.append({"steps": n, "params": rc.param_count(state.model), "seconds": seconds})
+    return rows
+
+
+def linear_fit_slope(xs, ys) -> float:
+    slope, _ = np.polyfit(np.log(xs), np.log(ys), 1)
+    return float(slope)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer seeds and repeats")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch peers")
+    parser.add_argument("--out", default="benchmarks/results/core.json")
+    args = parser.parse_args(argv)
+    seeds = list(range(3 if args.quick else 5))
+
+    report: dict[str, Any] = {}
+    report["jax_spiral"] = {s: jax_spiral_epoch(s) for s in ("dopri5", "tsit5")}
+    report["jax_fits"] = jax_fit_times()
+    report["jax_identity"] = jax_identity(seeds)
+    report["depth_cost"] = cost_against_depth()
+    report["steps_cost"] = cost_against_steps()
+
+    if not args.no_torch:
+        try:
+            from benchmarks import peers_torch
+        except ImportError as error:  # torch is optional
+            print(f"PyTorch peers skipped ({error}); install requirements-bench.txt")
+        else:
+            report["torch_spiral"] = {
+                "odeint": peers_torch.time_spiral_epoch("dopri5", adjoint=False),
+                "odeint_adjoint": peers_torch.time_spiral_epoch("dopri5", adjoint=True),
+            }
+            peers_torch.time_identity_fit("resnet", 0, max_epochs=20)  # warm-up
+            report["torch_identity"] = {
+                arch: [peers_torch.time_identity_fit(arch, s) for s in seeds]
+                for arch in ("plain", "resnet")
+            }
+
+    print_table(report)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, default=float))
+    print(json.dumps(report, default=float))
+    return report
+
+
+def print_table(r: dict[str, Any]) -> None:
+    print("\n== Spiral neural ODE, one training epoch (rtol 1e-7, atol 1e-9, Adam(0.1), 25 epochs)")
+    print(f"{'implementation':34s} {'s/epoch':>10s} {'ratio':>8s}")
+    ours = r["jax_spiral"]["dopri5"]["mean_s_per_epoch"]
+    for solver, row in r["jax_spiral"].items():
+        print(
+            f"{'JAX/diffrax ' + solver + ' (whole-loop jit)':34s} {row['mean_s_per_epoch']:10.5f}"
+        )
+        print(
+            f"{'JAX/diffrax ' + solver + ' (1 epoch per call)':34s} "
+            f"{row['median_single_epoch_call_s']:10.5f}"
+        )
+    for name, row in r.get("torch_spiral", {}).items():
+        peer = row["median_s_per_epoch"]
+        print(f"{'torchdiffeq dopri5 ' + name:34s} {peer:10.5f} {peer / ours:7.1f}x")
+
+    f = r["jax_fits"]
+    print(f"\n25-epoch seed fit end to end (warm): {f['fit_25_epochs_s']:.3f} s")
+    print(f"300-epoch seed fit end to end (warm): {f['fit_300_epochs_s']:.3f} s")
+
+    print("\n== y = x (notes' recipe), time to converge from a fresh initialisation")
+    print(
+        f"{'arch':7s} {'JAX median s':>13s} {'epochs':>8s} {'conv':>5s} {'torch median s':>15s} {'ratio':>7s}"
+    )
+    for arch in ("plain", "resnet"):
+        runs = r["jax_identity"][arch]["runs"]
+        jax_s = statistics.median(run["seconds"] for run in runs)
+        epochs = statistics.median(run["epochs"] for run in runs)
+        conv = sum(run["converged"] for run in runs)
+        line = f"{arch:7s} {jax_s:13.3f} {epochs:8.0f} {conv:>3d}/{len(runs)}"
+        if "torch_identity" in r:
+            torch_s = statistics.median(run["seconds"] for run in r["torch_identity"][arch])
+            line += f" {torch_s:15.3f} {torch_s / jax_s:6.1f}x"
+        print(line)
+        print(
+            f"        all seeds in one vmapped call: {r['jax_identity'][arch]['all_seeds_vmapped_s']:.3f} s"
+        )
+
+    print("\n== Cost against depth L (ResNet, width 32) and steps (neural ODE, Euler)")
+    for row in r["depth_cost"]:
+        print(f"ResNet L={row['L']:4d}  params={row['params']:7d}  {row['seconds'] * 1e3:8.3f} ms")
+    depth = r["depth_cost"]
+    print(
+        f"  log-log slope of time vs L: {linear_fit_slope([d['L'] for d in depth], [d['seconds'] for d in depth]):.2f}"
+    )
+    for row in r["steps_cost"]:
+        print(
+            f"NODE steps={row['steps']:4d}  params={row['params']:7d}  {row['seconds'] * 1e3:8.3f} ms"
+        )
+    steps = r["steps_cost"]
+    print(
+        f"  log-log slope of time vs steps: {linear_fit_slope([s['steps'] for s in steps], [s['seconds'] for s in steps]):.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
