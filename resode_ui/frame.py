@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import resode_core as rc
+from resode_ui.warmup import start_background_warmup
 
 
 @st.cache_resource(show_spinner=False)
@@ -16,6 +17,7 @@ def _jax_setup() -> str:
 def page_frame() -> None:
     """Call at the top of every page (it is idempotent and cheap)."""
     _jax_setup()
+    start_background_warmup()
 
 
 def error_box(message: str) -> None:

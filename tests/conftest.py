@@ -1,9 +1,12 @@
+import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Tests drive pages one by one; the background warm-up would only compete for CPU.
+os.environ.setdefault("RESODE_WARMUP", "0")
 
 
 @pytest.fixture

@@ -1,0 +1,106 @@
+"""Warm every page once, in hidden server-side sessions, so the first student finds it fast.
+
+A page's first run traces and compiles its JAX functions (seconds). Rendering each page
+once in a session with no browser fills the jit caches and `st.cache_data` exactly as a
+visitor would, because it runs the real page code with its defaults. It starts with the
+first session of the server process and runs in one background thread, one page at a time.
+
+This uses Streamlit's runtime objects (`Runtime`, `AppSession`), which are not a public
+API: every step is guarded, and if anything changes the warm-up simply does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from pathlib import Path
+
+import streamlit as st
+from streamlit.logger import get_logger
+
+LOG = get_logger("resode.warmup")
+PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
+# The headline pages first: a class usually starts with them.
+FIRST = ("spiral", "vanishing_gradients", "resnet_euler", "identity_experiment")
+PAGE_TIMEOUT_S = 180
+
+
+class _SilentClient:
+    """A session client that drops every message but notes when a run finishes."""
+
+    def __init__(self) -> None:
+        self.finished = threading.Event()
+
+    def write_forward_msg(self, msg) -> None:
+        if msg.WhichOneof("type") == "script_finished":
+            self.finished.set()
+
+    @property
+    def client_context(self):
+        return None
+
+
+def page_order() -> list[str]:
+    names = sorted(p.stem for p in PAGES_DIR.glob("*.py") if p.stem != "home")
+    return [n for n in FIRST if n in names] + [n for n in names if n not in FIRST]
+
+
+def _on_event_loop(runtime, fn, *args, **kwargs):
+    """Run fn on the runtime's event loop (its session API is not thread-safe) and wait."""
+
+    async def call():
+        return fn(*args, **kwargs)
+
+    loop = runtime._get_async_objs().eventloop
+    return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=30)
+
+
+def warm_page(runtime, page: str) -> float:
+    from streamlit.proto.ClientState_pb2 import ClientState
+
+    client = _SilentClient()
+    start = time.perf_counter()
+    session_id = _on_event_loop(runtime, runtime.connect_session, client=client, user_info={})
+    try:
+        info = runtime._session_mgr.get_active_session_info(session_id)
+        state = ClientState(page_name=page, query_string="")
+        _on_event_loop(runtime, info.session.request_rerun, state)
+        if not client.finished.wait(PAGE_TIMEOUT_S):
+            LOG.warning("warm-up: page %s did not finish in %d s", page, PAGE_TIMEOUT_S)
+    finally:
+        _on_event_loop(runtime, runtime.close_session, session_id)
+    return time.perf_counter() - start
+
+
+def _warm_all(runtime) -> None:
+    total = time.perf_counter()
+    for page in page_order():
+        try:
+            seconds = warm_page(runtime, page)
+            LOG.info("warm-up: %s in %.1f s", page, seconds)
+        except Exception as error:  # an optimisation only: never break the app
+            LOG.warning("warm-up of %s skipped: %r", page, error)
+    LOG.info("warm-up: all pages in %.1f s", time.perf_counter() - total)
+
+
+def warmup_enabled() -> bool:
+    return os.environ.get("RESODE_WARMUP", "1") != "0"
+
+
+@st.cache_resource(show_spinner=False)
+def start_background_warmup() -> bool:
+    """Start the warm-up thread once per server process (no-op outside a real server)."""
+    if not warmup_enabled():
+        return False
+    try:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists() or type(Runtime.instance()) is not Runtime:
+            return False  # AppTest and bare scripts use a mock runtime
+        runtime = Runtime.instance()
+    except Exception:
+        return False
+    threading.Thread(target=_warm_all, args=(runtime,), name="resode-warmup", daemon=True).start()
+    return True
