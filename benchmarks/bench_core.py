@@ -67,7 +67,11 @@ def jax_spiral_epoch(solver: str, epochs: int = 25, repeats: int = 5) -> dict[st
 
     single = one_epoch_each()
     losses = np.asarray(chunk.losses)[:epochs]
+    steps = np.asarray(chunk.solver_steps)[:epochs]
+    nfe_forward = steps * rc.SOLVERS[solver].evaluations_per_step + 1
     return {
+        "mean_nfe_forward": float(np.mean(nfe_forward)),
+        "seconds_per_forward_nfe": statistics.median(per_epoch) / float(np.mean(nfe_forward)),
         "solver": solver,
         "first_call_s": first_call,
         "mean_s_per_epoch": statistics.median(per_epoch),
@@ -168,9 +172,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         except ImportError as error:  # torch is optional
             print(f"PyTorch peers skipped ({error}); install requirements-bench.txt")
         else:
+            # The same initial weights as the JAX fit, so both train along the same path.
+            model = rc.init_ode_fit(2, seed=0, learning_rate=0.1).model
+            init = {
+                name: np.asarray(getattr(model, name))
+                for name in ("hidden_weight", "hidden_bias", "output_weight", "output_bias")
+            }
             report["torch_spiral"] = {
-                "odeint": peers_torch.time_spiral_epoch("dopri5", adjoint=False),
-                "odeint_adjoint": peers_torch.time_spiral_epoch("dopri5", adjoint=True),
+                name: peers_torch.time_spiral_epoch("dopri5", adjoint=adjoint, init_params=init)
+                for name, adjoint in (("odeint", False), ("odeint_adjoint", True))
             }
             peers_torch.time_identity_fit("resnet", 0, max_epochs=20)  # warm-up
             report["torch_identity"] = {
@@ -200,7 +210,10 @@ def print_table(r: dict[str, Any]) -> None:
         )
     for name, row in r.get("torch_spiral", {}).items():
         peer = row["median_s_per_epoch"]
-        print(f"{'torchdiffeq dopri5 ' + name:34s} {peer:10.5f} {peer / ours:7.1f}x")
+        print(
+            f"{'torchdiffeq dopri5 ' + name:34s} {peer:10.5f} {peer / ours:7.1f}x"
+            f" {row['mean_nfe_forward']:8.1f}"
+        )
 
     f = r["jax_fits"]
     print(f"\n25-epoch seed fit end to end (warm): {f['fit_25_epochs_s']:.3f} s")

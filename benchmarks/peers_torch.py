@@ -139,6 +139,7 @@ def time_spiral_epoch(
     seed: int = 0,
     warmup: int = 2,
     step_size: float | None = None,
+    init_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train the spiral neural ODE for ``epochs`` Adam(0.1) steps and time them.
 
@@ -163,6 +164,13 @@ def time_spiral_epoch(
     t, u0, data = spiral_data()
     torch.manual_seed(seed)
     field = SpiralField()
+    if init_params is not None:
+        # Start from given weights (e.g. the JAX model's) so both peers follow one path.
+        with torch.no_grad():
+            field.inner.weight.copy_(torch.as_tensor(init_params["hidden_weight"]))
+            field.inner.bias.copy_(torch.as_tensor(init_params["hidden_bias"]))
+            field.outer.weight.copy_(torch.as_tensor(init_params["output_weight"]))
+            field.outer.bias.copy_(torch.as_tensor(init_params["output_bias"]))
     optimizer = torch.optim.Adam(field.parameters(), lr=0.1)
     solve = odeint_adjoint if adjoint else odeint
     options = None if step_size is None else {"step_size": step_size}

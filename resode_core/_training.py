@@ -319,9 +319,7 @@ def solver_settings(
     )
 
 
-def solve_trajectories(model, data: TrajectoryData, settings: SolverSettings):
-    """Solve the model from every trajectory's first state, saved at data.ts."""
-
+def _solve_with_steps(model, data: TrajectoryData, settings: SolverSettings):
     def one(y0):
         sol = solve_at(
             model,
@@ -334,17 +332,28 @@ def solve_trajectories(model, data: TrajectoryData, settings: SolverSettings):
             atol=settings.atol,
             max_steps=settings.max_steps,
         )
-        return sol.ys
+        return sol.ys, sol.stats["num_steps"]
 
     return jax.vmap(one)(data.ys[:, 0])
 
 
-def trajectory_loss(model, data: TrajectoryData, settings: SolverSettings):
-    """Sum of squared errors over samples and states (as the notes), mean over trajectories."""
-    pred = solve_trajectories(model, data, settings)
+def solve_trajectories(model, data: TrajectoryData, settings: SolverSettings):
+    """Solve the model from every trajectory's first state, saved at data.ts."""
+    return _solve_with_steps(model, data, settings)[0]
+
+
+def _loss_and_steps(model, data: TrajectoryData, settings: SolverSettings):
+    pred, steps = _solve_with_steps(model, data, settings)
     mask = data.sample_mask[None, :, None] * data.dim_mask[None, None, :]
     per_trajectory = jnp.sum(mask * (pred - data.ys) ** 2, axis=(1, 2))
-    return jnp.sum(data.trajectory_mask * per_trajectory) / jnp.sum(data.trajectory_mask)
+    loss = jnp.sum(data.trajectory_mask * per_trajectory) / jnp.sum(data.trajectory_mask)
+    # Solver steps of the real trajectories (padding copies excluded), for cost reports.
+    return loss, jnp.sum(data.trajectory_mask * steps)
+
+
+def trajectory_loss(model, data: TrajectoryData, settings: SolverSettings):
+    """Sum of squared errors over samples and states (as the notes), mean over trajectories."""
+    return _loss_and_steps(model, data, settings)[0]
 
 
 class OdeFitState(eqx.Module):
@@ -362,6 +371,8 @@ class OdeChunk(eqx.Module):
     losses: Float[Array, " capacity"]
     grad_norms: Float[Array, " capacity"]
     count: Int[Array, ""]
+    # Forward-solve steps per epoch, summed over trajectories (NaN past `count`).
+    solver_steps: Float[Array, " capacity"]
 
 
 def init_ode_fit(
@@ -388,12 +399,12 @@ def init_ode_fit(
 
 @eqx.filter_jit
 def _ode_epochs(state: OdeFitState, data, settings, num_epochs):
-    loss_and_grad = eqx.filter_value_and_grad(trajectory_loss)
+    loss_and_grad = eqx.filter_value_and_grad(_loss_and_steps, has_aux=True)
 
     def epoch(carry):
-        state, i, losses, grad_norms = carry
-        loss, grads = loss_and_grad(state.model, data, settings)
-        grad_norm = optax.global_norm(grads)
+        state, i, losses, grad_norms, solver_steps = carry
+        (loss, steps), grads = loss_and_grad(state.model, data, settings)
+        grad_norm = optax.tree.norm(grads)
         finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
         params = eqx.filter(state.model, eqx.is_inexact_array)
         updates, opt_state = ADAM.update(grads, state.opt_state, params)
@@ -405,17 +416,25 @@ def _ode_epochs(state: OdeFitState, data, settings, num_epochs):
             epoch=state.epoch + finite.astype(jnp.int32),
             diverged=~finite,
         )
-        return new_state, i + 1, losses.at[i].set(loss), grad_norms.at[i].set(grad_norm)
+        return (
+            new_state,
+            i + 1,
+            losses.at[i].set(loss),
+            grad_norms.at[i].set(grad_norm),
+            solver_steps.at[i].set(steps.astype(solver_steps.dtype)),
+        )
 
     def keep_going(carry):
-        state, i, _, _ = carry
+        state, i = carry[:2]
         return (i < num_epochs) & ~state.diverged
 
     empty = jnp.full(CHUNK_CAPACITY, jnp.nan)
-    state, count, losses, grad_norms = jax.lax.while_loop(
-        keep_going, epoch, (state, jnp.int32(0), empty, empty)
+    state, count, losses, grad_norms, solver_steps = jax.lax.while_loop(
+        keep_going, epoch, (state, jnp.int32(0), empty, empty, empty)
     )
-    return state, OdeChunk(losses=losses, grad_norms=grad_norms, count=count)
+    return state, OdeChunk(
+        losses=losses, grad_norms=grad_norms, count=count, solver_steps=solver_steps
+    )
 
 
 def train_ode_epochs(
