@@ -14,6 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
+from ._aot import AotFunction
+
 _rk4_tableau = diffrax.ButcherTableau(
     a_lower=(np.array([0.5]), np.array([0.0, 0.5]), np.array([0.0, 0.0, 1.0])),
     b_sol=np.array([1 / 6, 1 / 3, 1 / 3, 1 / 6]),
@@ -185,7 +187,8 @@ class SolveResult(eqx.Module):
 
 
 @eqx.filter_jit
-def _simulate(vector_field, u0, ts, dt, rtol, atol, *, solver, adaptive, max_steps):
+def _simulate(vector_field, u0, ts, dt, rtol, atol, config):
+    solver, adaptive, max_steps = config
     sol = solve_at(
         vector_field,
         u0,
@@ -209,6 +212,9 @@ def _simulate(vector_field, u0, ts, dt, rtol, atol, *, solver, adaptive, max_ste
         reached_max_steps=sol.result == diffrax.RESULTS.max_steps_reached,
         succeeded=sol.result == diffrax.RESULTS.successful,
     )
+
+
+_simulate_stored = AotFunction("simulate", _simulate, lambda *_: SolveResult(*[0] * 8))
 
 
 def as_float_array(x) -> Array:
@@ -274,16 +280,14 @@ def simulate(
         raise ValueError(f"u0 must be a 1-D state vector, got shape {state.shape}.")
     if not np.all(np.isfinite(state)):
         raise ValueError("u0 contains NaN or infinite values.")
-    padded = _simulate(
+    padded = _simulate_stored(
         vector_field,
         as_float_array(state),
         as_float_array(padded_time_grid(grid)),
         as_float_array(dt if dt is not None else 0.0),
         as_float_array(rtol),
         as_float_array(atol),
-        solver=solver,
-        adaptive=adaptive,
-        max_steps=int(max_steps),
+        (solver, adaptive, int(max_steps)),
     )
     # Slice on the host: a device-side slice would compile once per length.
     result = jax.tree_util.tree_map(np.asarray, padded)

@@ -18,6 +18,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Bool, Float, Int
 
+from ._aot import AotFunction
 from ._nets import IdentityChain, PlainNet, ResNet
 from ._solvers import (
     DEFAULT_MAX_STEPS,
@@ -385,13 +386,28 @@ def init_ode_fit(
     time_input: bool = False,
 ) -> OdeFitState:
     """A fresh vector field and Adam state."""
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"The learning rate must be a positive number, got {learning_rate}.")
+    return _fresh_ode_fit(
+        jnp.asarray(np.uint32(seed)),
+        as_float_array(learning_rate),
+        dim=dim,
+        width=width,
+        cube_input=cube_input,
+        time_input=time_input,
+    )
+
+
+@eqx.filter_jit
+def _fresh_ode_fit(seed, learning_rate, *, dim, width, cube_input, time_input):
+    # One compiled call instead of a dozen eager ops, each of which would compile.
     model = MLPVectorField(
         dim, width, key=jr.PRNGKey(seed), cube_input=cube_input, time_input=time_input
     )
     opt_state = ADAM.init(eqx.filter(model, eqx.is_inexact_array))
     return OdeFitState(
         model=model,
-        opt_state=with_learning_rate(opt_state, learning_rate),
+        opt_state=_set_rate(opt_state, learning_rate),
         epoch=jnp.int32(0),
         diverged=jnp.bool_(False),
     )
@@ -443,12 +459,22 @@ def train_ode_epochs(
     """Run up to CHUNK_CAPACITY more epochs from `state` (one compiled call)."""
     if not 0 <= num_epochs <= CHUNK_CAPACITY:
         raise ValueError(f"A chunk runs between 0 and {CHUNK_CAPACITY} epochs.")
-    return _ode_epochs(state, data, settings, jnp.int32(num_epochs))
+    return _ode_epochs_stored(state, data, settings, jnp.int32(num_epochs))
+
+
+_ode_epochs_stored = AotFunction(
+    "ode_epochs",
+    _ode_epochs,
+    lambda state, *_: (state, OdeChunk(losses=0, grad_norms=0, count=0, solver_steps=0)),
+)
 
 
 @eqx.filter_jit
 def _ode_loss(model, data, settings):
     return trajectory_loss(model, data, settings)
+
+
+_ode_loss_stored = AotFunction("ode_loss", _ode_loss, lambda *_: 0.0)
 
 
 class NeuralODEFit(eqx.Module):
@@ -550,7 +576,7 @@ def fit_neural_ode(
         int(data.ys.shape[-1]), width=width, seed=seed, learning_rate=learning_rate
     )
     state, losses, grad_norms = run_ode_fit(state, data, settings, epochs, progress=progress)
-    final = float(_ode_loss(state.model, data, settings))
+    final = float(_ode_loss_stored(state.model, data, settings))
     return NeuralODEFit(
         model=state.model,
         settings=settings,

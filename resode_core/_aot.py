@@ -1,0 +1,115 @@
+"""Traced-once functions: `jax.export` artifacts kept on disk next to XLA's cache.
+
+XLA's persistent cache skips compiling, but every new server process still *traces* the
+diffrax programs, which takes seconds. With a store directory set, an `AotFunction`
+exports its program once (StableHLO), saves it, and later processes deserialize and call
+it without tracing. Without a store (tests, scripts) it is the plain jitted function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+
+_STORE: dict[str, Any] = {"dir": None}
+_LOCK = threading.Lock()
+_EXPORTED: dict[str, jax.export.Exported] = {}
+
+
+def _code_version() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+_CODE_VERSION = _code_version()
+
+
+def set_export_store(directory: str | Path | None) -> None:
+    """Keep exported programs under `directory` (None: trace every process, as plain jit)."""
+    if directory is not None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    _STORE["dir"] = None if directory is None else Path(directory)
+
+
+class AotFunction:
+    """A jitted function whose traced program is stored once per argument signature.
+
+    `output_like(*args)` returns any pytree with the structure of the output, built
+    without tracing (exported programs return flat arrays, and a pytree structure of
+    equinox Modules cannot be pickled).
+    """
+
+    def __init__(self, name: str, fn: Callable, output_like: Callable[..., Any]):
+        self.name = name
+        self.fn = fn
+        self.output_like = output_like
+
+    def __call__(self, *args):
+        directory = _STORE["dir"]
+        if directory is None:
+            return self.fn(*args)
+        leaves, treedef = jax.tree_util.tree_flatten(args)
+        is_array = [eqx.is_array(leaf) for leaf in leaves]
+        if any(callable(leaf) for leaf in leaves):
+            return self.fn(*args)  # a plain function has no stable name to store it under
+        signature = "|".join(
+            f"{leaf.shape}{leaf.dtype}" if array else repr(leaf)
+            for leaf, array in zip(leaves, is_array, strict=True)
+        )
+        key = hashlib.sha256(
+            f"{self.name}|{_CODE_VERSION}|{jax.__version__}|{treedef}|{signature}".encode()
+        ).hexdigest()[:32]
+        arrays = [leaf for leaf, array in zip(leaves, is_array, strict=True) if array]
+        exported = self._load(key, directory) or self._export(
+            key, directory, leaves, treedef, is_array
+        )
+        out_leaves = exported.call(*arrays)
+        out_treedef = jax.tree_util.tree_structure(self.output_like(*args))
+        return jax.tree_util.tree_unflatten(out_treedef, out_leaves)
+
+    def _load(self, key: str, directory: Path):
+        with _LOCK:
+            if key in _EXPORTED:
+                return _EXPORTED[key]
+        path = directory / f"{self.name}-{key}.bin"
+        if not path.exists():
+            return None
+        try:
+            exported = jax.export.deserialize(bytearray(path.read_bytes()))
+        except Exception:  # a stale or partial file: export afresh
+            return None
+        with _LOCK:
+            _EXPORTED[key] = exported
+        return exported
+
+    def _export(self, key, directory, leaves, treedef, is_array):
+        def flat(*arrays):
+            it = iter(arrays)
+            merged = [
+                next(it) if array else leaf for leaf, array in zip(leaves, is_array, strict=True)
+            ]
+            return jax.tree_util.tree_leaves(
+                self.fn(*jax.tree_util.tree_unflatten(treedef, merged))
+            )
+
+        shapes = [
+            jax.ShapeDtypeStruct(leaf.shape, leaf.dtype)
+            for leaf, array in zip(leaves, is_array, strict=True)
+            if array
+        ]
+        exported = jax.export.export(jax.jit(flat))(*shapes)
+        path = directory / f"{self.name}-{key}.bin"
+        tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+        tmp.write_bytes(exported.serialize())
+        tmp.replace(path)  # atomic: concurrent processes never read half a file
+        with _LOCK:
+            _EXPORTED[key] = exported
+        return exported

@@ -1,0 +1,50 @@
+"""Stored traced programs give the same numbers as the plain jitted functions."""
+
+import numpy as np
+
+import resode_core as rc
+from resode_core import _aot
+
+
+def _spiral():
+    system = rc.spiral_system()
+    ts = rc.sample_times()
+    return system, ts, np.asarray(rc.simulate(system, system.u0, ts).ys)
+
+
+def test_stored_programs_match_plain_jit(tmp_path):
+    system, ts, ys = _spiral()
+    plain_fit = rc.fit_neural_ode(ts, ys, epochs=4, learning_rate=0.1)
+    plain_sim = rc.simulate(system, (1.0, -0.5), ts, rtol=1e-5, atol=1e-7)
+    try:
+        _aot.set_export_store(tmp_path)
+        stored_fit = rc.fit_neural_ode(ts, ys, epochs=4, learning_rate=0.1)
+        stored_sim = rc.simulate(system, (1.0, -0.5), ts, rtol=1e-5, atol=1e-7)
+        files = sorted(p.name.split("-")[0] for p in tmp_path.iterdir())
+        # A new process would find the programs on disk: forget the in-memory copies.
+        _aot._EXPORTED.clear()
+        reloaded_fit = rc.fit_neural_ode(ts, ys, epochs=4, learning_rate=0.1)
+    finally:
+        _aot.set_export_store(None)
+    assert {"ode_epochs", "ode_loss", "simulate"} <= set(files)
+    for fit in (stored_fit, reloaded_fit):
+        np.testing.assert_allclose(fit.losses, plain_fit.losses, rtol=1e-5)
+        np.testing.assert_allclose(fit.final_loss, plain_fit.final_loss, rtol=1e-5)
+    np.testing.assert_allclose(stored_sim.ys, plain_sim.ys, rtol=1e-6)
+    assert int(stored_sim.num_steps) == int(plain_sim.num_steps)
+    assert stored_sim.ok
+
+
+def test_a_stale_file_is_replaced(tmp_path):
+    system, ts, _ = _spiral()
+    try:
+        _aot.set_export_store(tmp_path)
+        rc.simulate(system, system.u0, ts)
+        for path in tmp_path.iterdir():
+            path.write_bytes(b"not an exported program")
+        _aot._EXPORTED.clear()
+        result = rc.simulate(system, system.u0, ts)
+    finally:
+        _aot.set_export_store(None)
+    assert result.ok
+    assert all(p.stat().st_size > 100 for p in tmp_path.iterdir())
