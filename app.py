@@ -27,6 +27,7 @@ PAGES = {
         st.Page("pages/solvers.py", title="Solvers and Δt", icon="🧮"),
         st.Page("pages/resnet_vs_node.py", title="ResNet vs neural ODE", icon="⚖️"),
         st.Page("pages/lotka_volterra.py", title="Lotka–Volterra", icon="🐇"),
+        st.Page("pages/your_data.py", title="Your own time series", icon="📂"),
     ],
 }
 

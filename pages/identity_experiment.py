@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
-from resode_ui import resnet_charts as charts  # noqa: E402
+from resode_ui import resnet_charts as charts, url_state as us  # noqa: E402
 
 MAX_EPOCHS = 10_000
 TOL = 0.01
@@ -20,6 +20,14 @@ ARCHITECTURES = {"plain": "plain", "resnet": "ResNet"}
 CURVE_X = np.linspace(-12.0, 12.0, 97)
 # The notes' BenchmarkTools medians for `@benchmark loop(model)` (Flux.jl), as printed there.
 NOTES_MEDIAN = {"plain": "1.139 ms", "resnet": "93.265 µs"}
+# The page's settings as they appear in its address (see resode_ui/url_state.py).
+STATE = us.PageState(
+    "ie",
+    [us.Int("ie_seed", 0, 0, 99), us.Int("ie_n_seeds", 8, 1, 64)],
+    presets=[
+        us.Preset("seeds32", "Statistics over 32 seeds", {"ie_n_seeds": 32}),
+    ],
+)
 
 
 @st.cache_resource(show_spinner=False)
@@ -72,6 +80,7 @@ def _format_time(seconds: float) -> str:
 
 
 st.title("Plain net vs ResNet on y = x")
+STATE.sync()
 st.markdown(
     r"""
 The simplest possible test of a shortcut. The data are the 21 points $x = -10, -9, \dots, 10$
@@ -91,9 +100,11 @@ whose MSE over all 21 points is below 0.01. Weights start Glorot-uniform (as in 
 """
 )
 
+STATE.controls()
 c1, c2 = st.columns(2)
-seed = c1.slider("seed of the run shown", 0, 99, 0, key="ie_seed")
-n_seeds = c2.slider("number of seeds for the statistics", 1, 64, 8, key="ie_n_seeds")
+seed = STATE.widget(c1.slider, "seed of the run shown", 0, 99, key="ie_seed")
+n_seeds = STATE.widget(c2.slider, "number of seeds for the statistics", 1, 64, key="ie_n_seeds")
+STATE.share_note()
 
 # ----------------------------------------------------------------------------- one run
 

@@ -4,13 +4,14 @@ from resode_ui.frame import error_box, page_frame
 
 page_frame()
 
+import altair as alt  # noqa: E402
 import jax.random as jr  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
-from resode_ui import resnet_charts as charts  # noqa: E402
+from resode_ui import resnet_charts as charts, url_state as us  # noqa: E402
 
 T_END = 2.0  # the fixed depth in time, T = L·Δt
 WIDTH = 2  # a 2-D hidden state, so its path can be drawn
@@ -22,6 +23,53 @@ CONVERGENCE_STEPS = 2 ** np.arange(2, 10)
 ERROR_FLOOR = 3e-6  # below this the float32 round-off of a solve is no longer negligible
 FIXED_STEP_SOLVERS = [name for name in rc.SOLVER_NAMES if name != "dopri8"]
 DEFAULT_ORDER_SOLVERS = ["euler", "midpoint", "bosh3", "rk4"]
+# The page's settings as they appear in its address (see resode_ui/url_state.py).
+STATE = us.PageState(
+    "re",
+    [
+        us.Int("re_layers", 8, 2, MAX_LAYERS),
+        us.Choice("re_solver", "rk4", tuple(FIXED_STEP_SOLVERS)),
+        us.Int("re_seed", 4, 0, 20),
+        us.Multi("re_solvers", tuple(DEFAULT_ORDER_SOLVERS), tuple(FIXED_STEP_SOLVERS)),
+        us.Flag("re_compare", False),
+        us.Int("re_a_layers", 8, 2, MAX_LAYERS),
+        us.Choice("re_a_solver", "euler", tuple(FIXED_STEP_SOLVERS)),
+        us.Int("re_b_layers", 2, 2, MAX_LAYERS),
+        us.Choice("re_b_solver", "rk4", tuple(FIXED_STEP_SOLVERS)),
+    ],
+    presets=[
+        us.Preset(
+            "euler-tsit5", "Euler vs Tsit5 at Δt = 0.1", {"re_layers": 20, "re_solver": "tsit5"}
+        ),
+        us.Preset("deep", "A deep ResNet: 128 layers, Δt = 1/64", {"re_layers": 128}),
+        us.Preset(
+            "same-cost",
+            "Side by side at equal cost: 8 ResNet layers vs 2 RK4 steps",
+            {
+                "re_compare": True,
+                "re_a_layers": 8,
+                "re_a_solver": "euler",
+                "re_b_layers": 2,
+                "re_b_solver": "rk4",
+            },
+        ),
+        us.Preset(
+            "thin-layers",
+            "Side by side: a ResNet with 4 vs 32 layers",
+            {
+                "re_compare": True,
+                "re_a_layers": 4,
+                "re_a_solver": "euler",
+                "re_b_layers": 32,
+                "re_b_solver": "euler",
+            },
+        ),
+    ],
+)
+
+
+def _method_label(name: str) -> str:
+    return "Euler = ResNet" if name == "euler" else rc.SOLVERS[name].label
 
 
 def _field(seed: int) -> rc.SmoothLayerField:
@@ -92,6 +140,7 @@ def convergence(solvers: tuple[str, ...], seed: int) -> dict:
 
 
 st.title("A ResNet is forward Euler")
+STATE.sync()
 st.markdown(
     r"""
 Write a residual block with an explicit step size $\Delta t$:
@@ -114,16 +163,24 @@ $t_{\ell-1}$. We keep $T = 2$ fixed and choose the number of layers $L$, hence $
 """
 )
 
+STATE.controls()
 c1, c2, c3 = st.columns(3)
-layers = c1.slider("layers L (Δt = 2 / L)", 2, MAX_LAYERS, 8, key="re_layers")
-solver = c2.selectbox(
+layers = STATE.widget(c1.slider, "layers L (Δt = 2 / L)", 2, MAX_LAYERS, key="re_layers")
+solver = STATE.widget(
+    c2.selectbox,
     "compare with solver (same Δt)",
     FIXED_STEP_SOLVERS,
-    index=FIXED_STEP_SOLVERS.index("rk4"),
     format_func=lambda name: rc.SOLVERS[name].label,
     key="re_solver",
 )
-seed = c3.slider("seed of the vector field", 0, 20, 4, key="re_seed")
+seed = STATE.widget(c3.slider, "seed of the vector field", 0, 20, key="re_seed")
+compare = STATE.widget(
+    st.toggle,
+    "Compare two configurations side by side",
+    key="re_compare",
+    help="Two step counts and methods for the same vector field, on shared axes.",
+)
+STATE.share_note()
 dt = T_END / layers
 
 try:
@@ -131,6 +188,114 @@ try:
 except ValueError as exc:
     error_box(str(exc))
     st.stop()
+
+if compare:
+    st.header("Side by side: two configurations")
+    st.markdown(
+        r"""
+Each side integrates the same field from $t = 0$ to $T = 2$ with its own number of steps $L$
+($\Delta t = T/L$) and method; *Euler = ResNet* is the ResNet of $L$ layers itself. The cost of
+a forward pass is the number of field evaluations, $L$ times the method's evaluations per step:
+compare the errors at equal cost.
+"""
+    )
+    sides = {}
+    for side, column in zip(("a", "b"), st.columns(2), strict=True):
+        side_layers = STATE.widget(
+            column.slider, f"{side.upper()}: steps L", 2, MAX_LAYERS, key=f"re_{side}_layers"
+        )
+        side_solver = STATE.widget(
+            column.selectbox,
+            f"{side.upper()}: method",
+            FIXED_STEP_SOLVERS,
+            format_func=_method_label,
+            key=f"re_{side}_solver",
+        )
+        try:
+            sides[side] = (side_layers, side_solver, layer_paths(side_layers, side_solver, seed))
+        except ValueError as exc:
+            error_box(str(exc))
+            st.stop()
+    time_charts, plane_charts = [], []
+    for side, column in zip(("a", "b"), st.columns(2), strict=True):
+        side_layers, side_solver, side_paths = sides[side]
+        info = rc.SOLVERS[side_solver]
+        title = f"{side.upper()}: {_method_label(side_solver)}, L = {side_layers}"
+        method = (
+            "ResNet layers x_ℓ"
+            if side_solver == "euler"
+            else f"{rc.SOLVERS[side_solver].label}, Δt = {T_END / side_layers:.3g}"
+        )
+        rows = []
+        for component in range(WIDTH):
+            name = f"x{'₁₂'[component]}"
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "t": side_paths["t"],
+                        "value": side_paths["solver"][0, :, component],
+                        "component": name,
+                        "source": method,
+                    }
+                )
+            )
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "t": side_paths["fine_t"],
+                        "value": side_paths["exact"][0, :, component],
+                        "component": name,
+                        "source": "exact ODE solution",
+                    }
+                )
+            )
+        time_charts.append(
+            charts.layer_trajectory_chart(pd.concat(rows, ignore_index=True)).properties(
+                title=title, width=320
+            )
+        )
+        plane = []
+        for i in range(len(PHASE_STARTS)):
+            for source, xy in (
+                (method, side_paths["solver"][i + 1]),
+                ("exact ODE solution", side_paths["exact"][i + 1]),
+            ):
+                plane.append(
+                    pd.DataFrame(
+                        {
+                            "x1": xy[:, 0],
+                            "x2": xy[:, 1],
+                            "order": np.arange(len(xy)),
+                            "start": f"start {i + 1}",
+                            "source": source,
+                        }
+                    )
+                )
+        plane_charts.append(
+            charts.phase_plane_chart(pd.concat(plane, ignore_index=True)).properties(
+                title=title, width=320
+            )
+        )
+        k1, k2, k3 = column.columns(3)
+        k1.metric(f"{side.upper()}: Δt", f"{T_END / side_layers:.4g}")
+        k2.metric(f"{side.upper()}: error at T", f"{side_paths['solver_error']:.2e}")
+        k3.metric(
+            f"{side.upper()}: field evaluations",
+            f"{side_layers * info.evaluations_per_step:,}",
+            help="L steps × evaluations per step: the cost of one forward pass.",
+        )
+    # One chart per row holding both sides: `resolve_scale` shares the axes.
+    st.altair_chart(
+        alt.hconcat(*time_charts).resolve_scale(x="shared", y="shared"), width="stretch"
+    )
+    st.altair_chart(
+        alt.hconcat(*plane_charts).resolve_scale(x="shared", y="shared"), width="stretch"
+    )
+    st.caption(
+        f"The path of x(0) = ({U0[0]:g}, {U0[1]:g}) (top) and of the five starting points in the "
+        "(x₁, x₂) plane (bottom) for both configurations, on the same axes. Turn the toggle "
+        "off for the single-configuration view below."
+    )
 
 st.header("1 · The layers trace an Euler path")
 solver_label = rc.SOLVERS[solver].label
@@ -237,10 +402,10 @@ place of "stack another layer", and higher-order ones reach the same accuracy wi
 steps. On log–log axes an error $C\,\Delta t^{p}$ is a straight line of slope $p$.
 """
 )
-solvers = st.multiselect(
+solvers = STATE.widget(
+    st.multiselect,
     "solvers",
     FIXED_STEP_SOLVERS,
-    default=DEFAULT_ORDER_SOLVERS,
     format_func=lambda name: rc.SOLVERS[name].label,
     key="re_solvers",
 )

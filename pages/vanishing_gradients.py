@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
-from resode_ui import resnet_charts as charts  # noqa: E402
+from resode_ui import resnet_charts as charts, url_state as us  # noqa: E402
 
 N_POINTS = 32  # regression samples: small, so a slider move retrains in well under a second
 SHALLOW_DEPTH = 4
@@ -25,6 +25,51 @@ BRANCH_SCALES = {
 ACTIVATION_LABELS = {"tanh": "tanh", "sigmoid": "sigmoid", "relu": "ReLU", "gelu": "GELU"}
 SHRINK_SWEEP = np.linspace(0.0, 1.0, 21)
 LINE_S = np.linspace(-2.0, 2.0, 41)
+RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+# The page's settings as they appear in its address (see resode_ui/url_state.py).
+STATE = us.PageState(
+    "vg",
+    [
+        us.Int("vg_depth", 50, 2, rc.DEFAULT_MAX_DEPTH),
+        us.Choice("vg_width", 16, (4, 8, 16, 32)),
+        us.Choice("vg_activation", "tanh", tuple(ACTIVATION_LABELS)),
+        us.Float("vg_init_scale", 0.8, 0.1, 2.0, 0.05),
+        us.Int("vg_seed", 0, 0, 20),
+        us.Choice(
+            "vg_branch",
+            "h = 1/√L",
+            tuple(BRANCH_SCALES),
+            tokens={"h = 1/√L": "sqrt", "h = 1/L": "inv", "h = 1 (He et al.)": "one"},
+        ),
+        us.Choice("vg_show", "both", ("both", "plain", "ResNet")),
+        us.Int("vg_epochs", 300, 0, 1000, 50),
+        us.Choice("vg_learning_rate", 3e-3, RATES),
+        us.Float("vg_shrink", 0.1, 0.0, 1.0, 0.01),
+    ],
+    presets=[
+        us.Preset(
+            "depth50",
+            "Vanishing gradients at depth 50",
+            {"vg_depth": 50, "vg_activation": "tanh", "vg_init_scale": 0.8},
+        ),
+        us.Preset(
+            "sigmoid", "Sigmoid: the plain gradient underflows to 0", {"vg_activation": "sigmoid"}
+        ),
+        us.Preset(
+            "critical", "Critical initialisation (scale 1): a milder decay", {"vg_init_scale": 1.0}
+        ),
+        us.Preset(
+            "explode",
+            "He et al.'s h = 1 with ReLU: without normalisation the ResNet explodes",
+            {"vg_branch": "h = 1 (He et al.)", "vg_activation": "relu"},
+        ),
+        us.Preset(
+            "depth128",
+            "Depth 128: plain vs ResNet after training",
+            {"vg_depth": 128, "vg_epochs": 500},
+        ),
+    ],
+)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -146,6 +191,7 @@ def _sci(value: float) -> str:
 
 
 st.title("Vanishing gradients")
+STATE.sync()
 st.markdown(
     r"""
 Training moves each layer's weights $\mathbf W_\ell = (W_\ell, b_\ell)$ along
@@ -172,42 +218,48 @@ the sidebar; $h$ is the $\Delta t$ of the page "ResNet = forward Euler").
 )
 
 with st.sidebar:
+    STATE.controls()
     st.subheader("Networks")
-    depth = st.slider("depth L (layers)", 2, rc.DEFAULT_MAX_DEPTH, 50, key="vg_depth")
-    width = st.select_slider("width", options=[4, 8, 16, 32], value=16, key="vg_width")
-    activation = st.selectbox(
+    depth = STATE.widget(st.slider, "depth L (layers)", 2, rc.DEFAULT_MAX_DEPTH, key="vg_depth")
+    width = STATE.widget(st.select_slider, "width", options=[4, 8, 16, 32], key="vg_width")
+    activation = STATE.widget(
+        st.selectbox,
         "activation σ",
         list(ACTIVATION_LABELS),
         format_func=ACTIVATION_LABELS.get,
         key="vg_activation",
     )
-    init_scale = st.slider(
+    init_scale = STATE.widget(
+        st.slider,
         "initialisation scale",
         0.1,
         2.0,
-        0.8,
-        0.05,
+        step=0.05,
         key="vg_init_scale",
         help="Weights are drawn with standard deviation scale/√width; 1 is the LeCun/Glorot value.",
     )
-    seed = st.slider("seed", 0, 20, 0, key="vg_seed")
-    branch = st.selectbox(
+    seed = STATE.widget(st.slider, "seed", 0, 20, key="vg_seed")
+    branch = STATE.widget(
+        st.selectbox,
         "ResNet step h",
         list(BRANCH_SCALES),
         key="vg_branch",
         help="Scale of each residual branch. h = 1 is He et al.'s block; smaller h keeps the "
         "signal of a deep net without normalisation layers bounded (see 'ResNet = forward Euler').",
     )
-    show = st.radio("show", ["both", "plain", "ResNet"], horizontal=True, key="vg_show")
+    show = STATE.widget(
+        st.radio, "show", ["both", "plain", "ResNet"], horizontal=True, key="vg_show"
+    )
     st.subheader("Training (Adam, full batch)")
-    epochs = st.slider("epochs", 0, 1000, 300, 50, key="vg_epochs")
-    learning_rate = st.select_slider(
+    epochs = STATE.widget(st.slider, "epochs", 0, 1000, step=50, key="vg_epochs")
+    learning_rate = STATE.widget(
+        st.select_slider,
         "learning rate",
-        options=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
-        value=3e-3,
+        options=RATES,
         format_func=lambda v: f"{v:g}",
         key="vg_learning_rate",
     )
+    STATE.share_note()
 
 try:
     with st.spinner("Computing gradients and training three networks…"):
@@ -313,7 +365,9 @@ $x_\ell = \mathcal F(x_{\ell-1}) + x_{\ell-1}$ — the residual.
 The shortcut is an addition, nothing else: **no extra parameters** and a negligible extra cost.
 """
 )
-factor = st.slider("multiply every weight and bias by", 0.0, 1.0, 0.1, 0.01, key="vg_shrink")
+factor = STATE.widget(
+    st.slider, "multiply every weight and bias by", 0.0, 1.0, step=0.01, key="vg_shrink"
+)
 try:
     shrink = shrink_study(depth, width, activation, init_scale, seed, branch, factor)
 except ValueError as exc:

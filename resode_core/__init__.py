@@ -19,6 +19,12 @@ from ._convergence import (  # noqa: E402
     step_count_grid as step_count_grid,
     time_solve as time_solve,
 )
+from ._depth_cost import (  # noqa: E402
+    DEPTH_METHOD_LABELS as DEPTH_METHOD_LABELS,
+    DEPTH_METHODS as DEPTH_METHODS,
+    adjoint_comparison as adjoint_comparison,
+    depth_cost as depth_cost,
+)
 from ._diagnostics import (  # noqa: E402
     compiled_memory_bytes as compiled_memory_bytes,
     empirical_order as empirical_order,
@@ -32,6 +38,22 @@ from ._extrapolation import (  # noqa: E402
     relative_errors as relative_errors,
     solve_many as solve_many,
     spread_initial_conditions as spread_initial_conditions,
+)
+from ._flow_regression import (  # noqa: E402
+    FLOW_TASK_NAMES as FLOW_TASK_NAMES,
+    FLOW_TASKS as FLOW_TASKS,
+    TINY_RESNET_MAX_BLOCKS as TINY_RESNET_MAX_BLOCKS,
+    TinyResNet as TinyResNet,
+    augment as augment,
+    flow_fit_data as flow_fit_data,
+    flow_regression_task as flow_regression_task,
+    flow_settings as flow_settings,
+    init_flow_fit as init_flow_fit,
+    resnet_block_states as resnet_block_states,
+)
+from ._io import (  # noqa: E402
+    vector_field_from_bytes as vector_field_from_bytes,
+    vector_field_to_bytes as vector_field_to_bytes,
 )
 from ._layer_experiments import (  # noqa: E402
     asymptotic_order as asymptotic_order,

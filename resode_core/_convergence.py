@@ -157,8 +157,8 @@ def convergence_slope(
     Walks from the coarsest point (largest x for step sizes; pass x = 1/work for work)
     towards the finest: starts at the first finite error below `ceiling` and stops at the
     first error at or below `floor`, where round-off takes over, or (with `monotone`)
-    at the first error that no longer shrinks, since accumulated round-off can stall the
-    error above the floor. Returns (slope, intercept, mask of the points used); slope is
+    at the first error below 100·floor that no longer shrinks, since accumulated
+    round-off can stall the error above the floor. Returns (slope, intercept, mask of the points used); slope is
     NaN with fewer than two points.
     """
     xs = np.asarray(x, dtype=np.float64)
@@ -177,7 +177,7 @@ def convergence_slope(
                 continue
         if not (np.isfinite(e) and e > floor):
             break
-        if monotone and used.any() and e >= previous:
+        if monotone and used.any() and e >= previous and e < 100 * floor:
             break
         used[i] = True
         previous = e
@@ -199,7 +199,7 @@ def time_solve(
 ) -> dict[str, float]:
     """Wall time of one compiled solve (median of `repeats`, after a warm-up call).
 
-    Returns seconds, steps, evaluations and the end state's error-free cost figures.
+    Returns seconds, steps, evaluations, ok and the end state u(t_end).
     For a 2-D system much of the time is call overhead; the evaluations are the
     machine-independent measure of work.
     """
@@ -222,4 +222,5 @@ def time_solve(
         "steps": int(result.num_steps),
         "evaluations": int(result.num_evaluations),
         "ok": bool(result.ok),
+        "end": np.asarray(result.ys[-1], dtype=np.float64),
     }

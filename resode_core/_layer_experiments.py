@@ -92,7 +92,9 @@ def _fixed_step_endpoints(vector_field, u0, t_start, t_end, step_counts, *, solv
             u, state = carry
             # t_k from k·h, not a running sum, so the nodes carry no accumulated rounding.
             t0 = t_start + k * h
-            u, _, _, state, _ = method.step(term, t0, t0 + h, u, None, state, False)
+            # t1 from (k+1)·h too: with t0 + h, the steps would not join up in float32.
+            t1 = t_start + (k + 1) * h
+            u, _, _, state, _ = method.step(term, t0, t1, u, None, state, False)
             return u, state
 
         u, _ = jax.lax.fori_loop(0, n_steps, body, (u0, state))

@@ -1,0 +1,166 @@
+"""The app as a student meets it: cold start, page times and server memory, in Chromium.
+
+    python3 -m benchmarks.bench_app             # needs /usr/bin/chromium (apt-get install chromium)
+
+Scenarios (each starts its own `streamlit run app.py` on a free loopback port):
+  first-start  an empty JAX cache: server start -> the default spiral fit on screen
+  restart      the cache that first-start left: the same measurement
+  pages        restart, warm-up off: first and second visit of every page
+  memory       restart, warm-up on: the server's resident memory after visiting every page
+Prints a table and writes benchmarks/results/app.json. Nothing here asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, cache_dir: Path, warmup: bool):
+        self.port = free_port()
+        env = dict(
+            os.environ, RESODE_JAX_CACHE=str(cache_dir), RESODE_WARMUP="1" if warmup else "0"
+        )
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.ready_s = time.perf_counter() - self.started
+
+    def url(self, page: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}/{page}"
+
+    def memory_mb(self) -> dict[str, float]:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        return {k: int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM")}
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def open_page(browser, url: str, timeout_s: float = 300) -> float:
+    """Seconds from navigation until the page's script has finished (idle, no spinner)."""
+    page = browser.new_page()
+    start = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector(IDLE, timeout=timeout_s * 1000)
+    # A rerun can start right after the first idle (e.g. a page that trains in chunks).
+    page.wait_for_timeout(200)
+    page.wait_for_selector(IDLE, timeout=timeout_s * 1000)
+    seconds = time.perf_counter() - start
+    errors = page.locator('[data-testid="stException"]').count()
+    page.close()
+    if errors:
+        print(f"warning: {url} shows an exception", file=sys.stderr)
+    return seconds
+
+
+def page_names() -> list[str]:
+    return sorted(p.stem for p in (ROOT / "pages").glob("*.py") if p.stem != "home")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="benchmarks/results/app.json")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    report: dict = {}
+    cache = Path(tempfile.mkdtemp(prefix="resode-bench-cache-"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        for scenario in ("first-start", "restart"):
+            server = Server(cache, warmup=False)
+            try:
+                spiral = open_page(browser, server.url("spiral"))
+                report[scenario] = {
+                    "server_ready_s": server.ready_s,
+                    "server_start_to_spiral_fit_s": time.perf_counter() - server.started,
+                    "spiral_page_s": spiral,
+                }
+            finally:
+                server.stop()
+        server = Server(cache, warmup=False)
+        try:
+            report["pages"] = {
+                name: {"first_s": open_page(browser, server.url(name)),
+                       "second_s": open_page(browser, server.url(name))}
+                for name in page_names()
+            }  # fmt: skip
+        finally:
+            server.stop()
+        server = Server(cache, warmup=True)
+        try:
+            open_page(browser, server.url())
+            time.sleep(5)
+            for name in page_names():
+                open_page(browser, server.url(name))
+            report["memory_mb"] = server.memory_mb()
+        finally:
+            server.stop()
+        browser.close()
+    shutil.rmtree(cache, ignore_errors=True)
+
+    print("\n== Cold start (server start -> default spiral fit on screen)")
+    for scenario in ("first-start", "restart"):
+        r = report[scenario]
+        print(f"{scenario:12s} server ready {r['server_ready_s']:5.1f} s, spiral done "
+              f"{r['server_start_to_spiral_fit_s']:5.1f} s after start")  # fmt: skip
+    print("\n== Pages after a restart (warm disk cache, warm-up off): first / second visit")
+    for name, r in report["pages"].items():
+        print(f"{name:22s} {r['first_s']:6.2f} s {r['second_s']:6.2f} s")
+    m = report["memory_mb"]
+    print(f"\n== Server memory after every page: RSS {m['VmRSS']:.0f} MB, peak {m['VmHWM']:.0f} MB")
+    out = ROOT / args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print(json.dumps(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()

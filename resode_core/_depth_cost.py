@@ -1,0 +1,198 @@
+"""What depth costs: parameters, gradient memory and time of a ResNet against a neural ODE.
+
+Both models use the same smooth one-layer field V(x, t) = tanh(W(t)x + b(t))
+(`SmoothLayerField`). The ResNet of depth L stores one layer per step, sampled from the
+field at t_ℓ = ℓT/L (so its forward pass *is* forward Euler on the field); the neural ODE
+keeps the field itself and takes L Euler steps. Memory is XLA's own analysis of the
+compiled gradient, one compile per L (the step count fixes buffer sizes).
+"""
+
+from __future__ import annotations
+
+import time
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+from ._nets import SmoothLayerField, param_count, resnet_from_field
+from ._solvers import solver_info
+
+DEPTH_METHODS = ("resnet", "node_backprop", "node_backsolve")
+DEPTH_METHOD_LABELS = {
+    "resnet": "ResNet (backprop)",
+    "node_backprop": "neural ODE, backprop through the solver",
+    "node_backsolve": "neural ODE, adjoint (BacksolveAdjoint)",
+}
+
+
+def _adjoint(method: str, checkpoints: int | None):
+    if method == "node_backsolve":
+        return diffrax.BacksolveAdjoint()
+    # Backprop through the solver, storing every step (no recomputation): O(L) memory.
+    return diffrax.RecursiveCheckpointAdjoint(checkpoints=checkpoints)
+
+
+def _problem(width: int, batch: int, seed: int):
+    keys = jr.split(jr.PRNGKey(seed), 3)
+    field = SmoothLayerField(width, key=keys[0], scale=0.5)
+    xs = jr.normal(keys[1], (batch, width))
+    targets = jr.normal(keys[2], (batch, width))
+    return field, xs, targets
+
+
+def _node_solve(field, x, t_end, *, solver, dt, max_steps, adjoint, rtol=None, atol=None):
+    adaptive = dt is None
+    return diffrax.diffeqsolve(
+        diffrax.ODETerm(field),
+        solver_info(solver).make(),
+        t0=0.0,
+        t1=t_end,
+        dt0=dt,
+        y0=x,
+        saveat=diffrax.SaveAt(t1=True),
+        stepsize_controller=(
+            diffrax.PIDController(rtol=rtol, atol=atol) if adaptive else diffrax.ConstantStepSize()
+        ),
+        adjoint=adjoint,
+        max_steps=max_steps,
+        throw=False,
+    )
+
+
+def depth_cost(
+    method: str,
+    depth: int,
+    *,
+    width: int = 16,
+    batch: int = 64,
+    t_end: float = 1.0,
+    seed: int = 0,
+    repeats: int = 3,
+) -> dict:
+    """Parameters, compiled-gradient memory (bytes) and time of one gradient at depth L.
+
+    method: "resnet" (L stored layers), "node_backprop" (L Euler steps, gradient by
+    backprop through the stored steps) or "node_backsolve" (L Euler steps, gradient by
+    solving the adjoint ODE backwards, which stores nothing per step). Returns a dict with
+    params, argument/output/temp/total bytes, seconds, and the flat gradient with respect
+    to the field's parameters (None for the ResNet, whose parameters are its layers).
+    """
+    if method not in DEPTH_METHODS:
+        raise ValueError(f"method must be one of {', '.join(DEPTH_METHODS)}.")
+    if int(depth) != depth or not 1 <= depth <= 4096:
+        raise ValueError("depth must be a whole number between 1 and 4096.")
+    depth = int(depth)
+    field, xs, targets = _problem(width, batch, seed)
+    dt = t_end / depth
+
+    if method == "resnet":
+        model = resnet_from_field(field, depth, dt, max_depth=depth)
+    else:
+        model = field
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+
+    def loss(p):
+        net = eqx.combine(p, static)
+        if method == "resnet":
+            outputs = jax.vmap(net)(xs)
+        else:
+            adjoint = _adjoint(method, depth)
+
+            def one(x):
+                sol = _node_solve(
+                    net, x, t_end, solver="euler", dt=dt, max_steps=depth, adjoint=adjoint
+                )
+                return sol.ys[-1]
+
+            outputs = jax.vmap(one)(xs)
+        return jnp.mean(jnp.sum((outputs - targets) ** 2, axis=-1))
+
+    compiled = jax.jit(jax.grad(loss)).lower(params).compile()
+    analysis = compiled.memory_analysis()
+    memory = {
+        "argument_bytes": int(getattr(analysis, "argument_size_in_bytes", 0)),
+        "output_bytes": int(getattr(analysis, "output_size_in_bytes", 0)),
+        "temp_bytes": int(getattr(analysis, "temp_size_in_bytes", 0)),
+    }
+    memory["total_bytes"] = sum(memory.values())
+    grads = compiled(params)
+    jax.block_until_ready(grads)
+    times = []
+    for _ in range(max(1, int(repeats))):
+        started = time.perf_counter()
+        jax.block_until_ready(compiled(params))
+        times.append(time.perf_counter() - started)
+    flat = None
+    if method != "resnet":
+        flat = np.concatenate([np.ravel(g) for g in jax.tree_util.tree_leaves(grads)])
+    return {
+        "method": method,
+        "depth": depth,
+        "params": param_count(model) if method == "resnet" else param_count(field),
+        **memory,
+        "seconds": float(np.median(times)),
+        "gradient": flat,
+    }
+
+
+@eqx.filter_jit
+def _adaptive_gradient(field, xs, targets, rtol, atol, *, backsolve: bool, max_steps: int):
+    adjoint = diffrax.BacksolveAdjoint() if backsolve else diffrax.RecursiveCheckpointAdjoint()
+
+    def loss(f):
+        def one(x):
+            sol = _node_solve(
+                f,
+                x,
+                1.0,
+                solver="tsit5",
+                dt=None,
+                max_steps=max_steps,
+                adjoint=adjoint,
+                rtol=rtol,
+                atol=atol,
+            )
+            return sol.ys[-1], sol.stats["num_steps"]
+
+        outputs, steps = jax.vmap(one)(xs)
+        return jnp.mean(jnp.sum((outputs - targets) ** 2, axis=-1)), jnp.max(steps)
+
+    (value, steps), grads = eqx.filter_value_and_grad(loss, has_aux=True)(field)
+    return value, steps, grads
+
+
+def adjoint_comparison(
+    rtol: float, *, width: int = 16, batch: int = 64, seed: int = 0, repeats: int = 3
+) -> dict:
+    """Gradients of the same loss by backprop through Tsit5 and by the backsolve adjoint.
+
+    Returns the relative difference ‖g_adjoint − g_backprop‖ / ‖g_backprop‖, the time of
+    each, and the forward step count. rtol is a runtime value (atol = rtol / 100).
+    """
+    if not (np.isfinite(rtol) and 0 < rtol < 1):
+        raise ValueError("rtol must be in (0, 1).")
+    field, xs, targets = _problem(width, batch, seed)
+    out = {}
+    for name, backsolve in (("backprop", False), ("backsolve", True)):
+        args = (field, xs, targets, jnp.float32(rtol), jnp.float32(rtol / 100))
+        value, steps, grads = _adaptive_gradient(*args, backsolve=backsolve, max_steps=4096)
+        jax.block_until_ready(grads)
+        times = []
+        for _ in range(max(1, int(repeats))):
+            started = time.perf_counter()
+            jax.block_until_ready(_adaptive_gradient(*args, backsolve=backsolve, max_steps=4096))
+            times.append(time.perf_counter() - started)
+        leaves = jax.tree_util.tree_leaves(eqx.filter(grads, eqx.is_inexact_array))
+        out[name] = {
+            "loss": float(value),
+            "steps": int(steps),
+            "seconds": float(np.median(times)),
+            "gradient": np.concatenate([np.ravel(g) for g in leaves]),
+        }
+    bp, bs = out["backprop"]["gradient"], out["backsolve"]["gradient"]
+    out["relative_difference"] = float(np.linalg.norm(bs - bp) / np.linalg.norm(bp))
+    return out

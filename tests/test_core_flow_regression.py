@@ -1,0 +1,100 @@
+"""Regression as a flow: tasks, the small ResNet, and what a 1-D flow cannot do."""
+
+import jax.random as jr
+import numpy as np
+import pytest
+
+import resode_core as rc
+
+
+def test_tasks():
+    x, y = rc.flow_regression_task("reflection y = −x", 9)
+    np.testing.assert_allclose(y, -x)
+    assert x.shape == (9, 1) and x.min() == -1.0 and x.max() == 1.0
+    x, y = rc.flow_regression_task("rotation by 90°", 8, seed=3)
+    np.testing.assert_allclose(np.hypot(*y.T), np.hypot(*x.T))
+    np.testing.assert_allclose(np.sum(x * y, axis=1), 0.0, atol=1e-12)  # perpendicular
+    x, y = rc.flow_regression_task("swap the rings (inner ↔ outer)", 8)
+    np.testing.assert_allclose(np.hypot(*x.T) + np.hypot(*y.T), 1.5)
+    for name in rc.FLOW_TASK_NAMES:
+        dim, _ = rc.FLOW_TASKS[name]
+        assert rc.flow_regression_task(name, 6)[0].shape == (6, dim)
+    with pytest.raises(ValueError):
+        rc.flow_regression_task("nope", 8)
+    with pytest.raises(ValueError):
+        rc.flow_regression_task("cube y = x³", 1)
+
+
+def test_tiny_resnet_starts_near_identity_and_records_blocks():
+    net = rc.TinyResNet(2, 16, 4, key=jr.PRNGKey(0))
+    xs = np.array([[0.3, -0.5], [1.0, 0.2]])
+    states = rc.resnet_block_states(net, xs)
+    assert states.shape == (2, 5, 2)
+    np.testing.assert_allclose(states[:, 0], xs, atol=1e-7)
+    assert np.max(np.abs(states[:, -1] - xs)) < 0.5
+    np.testing.assert_allclose(np.asarray(net(xs[0].astype(np.float32))), states[0, -1], atol=1e-6)
+    assert net.num_params == 4 * (16 * 2 + 16 + 2 * 16 + 2)
+
+
+def test_tiny_resnet_block_count_is_a_runtime_value(compile_counter):
+    xs = np.array([[0.3], [-0.7]])
+    x, y = rc.flow_regression_task("cube y = x³", 8)
+    net = rc.TinyResNet(1, 16, 2, key=jr.PRNGKey(1))
+    rc.resnet_block_states(net, xs)
+    rc.train_deep_net(net, x.astype(np.float32), y.astype(np.float32), epochs=5)
+    compile_counter.count = 0
+    deeper = rc.TinyResNet(1, 16, 5, key=jr.PRNGKey(1))
+    states = rc.resnet_block_states(deeper, xs)
+    rc.train_deep_net(deeper, x.astype(np.float32), y.astype(np.float32), epochs=5)
+    assert compile_counter.count == 0
+    assert states.shape == (2, 6, 1)
+    # The first two blocks are the same weights in both nets.
+    np.testing.assert_allclose(states[:, :3], rc.resnet_block_states(net, xs), atol=1e-6)
+
+
+def test_resnet_fits_the_reflection():
+    x, y = rc.flow_regression_task("reflection y = −x", 16)
+    net = rc.TinyResNet(1, 16, 3, key=jr.PRNGKey(0))
+    net, losses = rc.train_deep_net(
+        net, x.astype(np.float32), y.astype(np.float32), epochs=1000, learning_rate=0.01
+    )
+    assert losses[-1] < 0.01
+
+
+def test_flow_fit_data_masks_the_extra_dimensions():
+    x, y = rc.flow_regression_task("reflection y = −x", 5)
+    data = rc.flow_fit_data(x, y, t_end=2.0, extra=2)
+    assert data.num_trajectories == 5 and data.num_samples == 2
+    np.testing.assert_array_equal(np.asarray(data.dim_mask), [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(np.asarray(data.ys[:5, 0, 0]), x[:, 0])
+    np.testing.assert_allclose(np.asarray(data.ys[:5, 1, 0]), y[:, 0])
+    np.testing.assert_array_equal(np.asarray(data.ys[:5, :2, 1:]), 0.0)
+    assert float(data.ts[1]) == 2.0
+    with pytest.raises(ValueError):
+        rc.flow_fit_data(x, y, extra=-1)
+
+
+def test_a_1d_flow_keeps_the_order_and_augmentation_escapes():
+    x, y = rc.flow_regression_task("reflection y = −x", 16)
+    settings = rc.flow_settings()
+    ts = np.linspace(0.0, 1.0, 21)
+    results = {}
+    for extra in (0, 1):
+        state = rc.init_flow_fit(1, extra=extra, learning_rate=0.02)
+        state, _, _ = rc.train_ode_streaming(
+            state,
+            rc.flow_fit_data(x, y, extra=extra),
+            settings,
+            400,
+            learning_rate=0.02,
+            final_fraction=0.1,
+        )
+        paths = rc.solve_many(state.model, rc.augment(x, extra), ts, settings).ys
+        results[extra] = (paths, np.mean((paths[:, -1, 0] - y[:, 0]) ** 2))
+    paths, mse = results[0]
+    # Solutions of a 1-D ODE never cross: the points keep their order at every time.
+    assert np.all(np.diff(paths[:, :, 0], axis=0) > 0)
+    assert mse > 0.3  # the best increasing map is the constant 0, with MSE = mean(x²) ≈ 0.38
+    paths, mse = results[1]
+    assert mse < 0.01
+    assert np.any(np.diff(paths[:, -1, 0]) < 0)  # the order flipped, via the extra coordinate
