@@ -76,9 +76,12 @@ def warm_page(runtime, page: str) -> float:
 
 def _warm_all(runtime) -> None:
     total = time.perf_counter()
+    from resode_ui.frame import release_free_memory
+
     for page in page_order():
         try:
             seconds = warm_page(runtime, page)
+            release_free_memory()
             LOG.info("warm-up: %s in %.1f s", page, seconds)
         except Exception as error:  # an optimisation only: never break the app
             LOG.warning("warm-up of %s skipped: %r", page, error)
