@@ -232,60 +232,21 @@ if not learned["ok"]:
         "Try more epochs, growing the window, or a longer training window."
     )
 
-rows = []
 names = ("prey x", "predators y")
-for comp, name in enumerate(names):
-    rows.append(
-        pd.DataFrame(
-            {"t": truth["ts"], "value": truth["ys"][:, comp], "series": name, "source": "true"}
-        )
-    )
-    rows.append(
-        pd.DataFrame(
-            {
-                "t": learned["ts"],
-                "value": learned["ys"][:, comp],
-                "series": name,
-                "source": "learned",
-            }
-        )
-    )
-    rows.append(
-        pd.DataFrame(
-            {"t": obs["ts"], "value": obs["noisy"][:, comp], "series": name, "source": "data"}
-        )
-    )
-series = pd.concat(rows, ignore_index=True)
+series = pd.concat(
+    [
+        nc.series_frame(truth["ts"], truth["ys"], names, "true"),
+        nc.series_frame(learned["ts"], learned["ys"], names, "learned"),
+        nc.series_frame(obs["ts"], obs["noisy"], names, "data"),
+    ],
+    ignore_index=True,
+)
 st.session_state["lv_series"] = series
 phase = pd.concat(
     [
-        pd.DataFrame(
-            {
-                "x": truth["ys"][:, 0],
-                "y": truth["ys"][:, 1],
-                "t": truth["ts"],
-                "source": "true",
-                "trajectory": 1,
-            }
-        ),
-        pd.DataFrame(
-            {
-                "x": learned["ys"][:, 0],
-                "y": learned["ys"][:, 1],
-                "t": learned["ts"],
-                "source": "learned",
-                "trajectory": 1,
-            }
-        ),
-        pd.DataFrame(
-            {
-                "x": obs["noisy"][:, 0],
-                "y": obs["noisy"][:, 1],
-                "t": obs["ts"],
-                "source": "data",
-                "trajectory": 1,
-            }
-        ),
+        nc.path_frame(truth["ts"], truth["ys"], "true"),
+        nc.path_frame(learned["ts"], learned["ys"], "learned"),
+        nc.path_frame(obs["ts"], obs["noisy"], "data"),
     ],
     ignore_index=True,
 )
@@ -306,22 +267,8 @@ with left:
 with right:
     h_frame = pd.concat(
         [
-            pd.DataFrame(
-                {
-                    "t": truth["ts"],
-                    "value": conserved(params, truth["ys"]),
-                    "series": "H",
-                    "source": "true",
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "t": learned["ts"],
-                    "value": conserved(params, learned["ys"]),
-                    "series": "H",
-                    "source": "learned",
-                }
-            ),
+            nc.series_frame(truth["ts"], conserved(params, truth["ys"]), ["H"], "true"),
+            nc.series_frame(learned["ts"], conserved(params, learned["ys"]), ["H"], "learned"),
         ],
         ignore_index=True,
     ).dropna()

@@ -201,7 +201,8 @@ The slopes match the theory where there is room to measure them. High-order meth
 large errors to the float32 floor within a few step counts, so their slope rests on few points,
 and before the asymptotic regime a method can look *better* than its order. On the linear
 system some methods converge faster than their order. On the spiral, Euler and the low-order
-methods blow up for large steps: $u^3$ makes the system stiff where $|u|$ is large.
+methods blow up for large steps: the Jacobian of $A^{\mathsf T}u^3$ grows like $|u|^2$,
+so explicit methods need small steps to stay stable where $|u|$ is large.
 """
 )
 

@@ -325,66 +325,21 @@ index = int(
     )
 )
 index = min(index, n_shown) - 1
-rows = []
-for comp, name in enumerate(("u₁", "u₂")):
-    rows.append(
-        pd.DataFrame(
-            {
-                "t": views["dense"],
-                "value": views["true"][index, :, comp],
-                "series": name,
-                "source": "true",
-            }
-        )
-    )
-    rows.append(
-        pd.DataFrame(
-            {
-                "t": views["dense"],
-                "value": views["learned"][index, :, comp],
-                "series": name,
-                "source": "learned",
-            }
-        )
-    )
-    rows.append(
-        pd.DataFrame(
-            {
-                "t": data["ts"],
-                "value": data["noisy"][index, :, comp],
-                "series": name,
-                "source": "data",
-            }
-        )
-    )
-series_frame = pd.concat(rows, ignore_index=True)
+NAMES = ("u₁", "u₂")
+series_frame = pd.concat(
+    [
+        nc.series_frame(views["dense"], views["true"][index], NAMES, "true"),
+        nc.series_frame(views["dense"], views["learned"][index], NAMES, "learned"),
+        nc.series_frame(data["ts"], data["noisy"][index], NAMES, "data"),
+    ],
+    ignore_index=True,
+)
 st.session_state["sp_series_frame"] = series_frame
-
 paths = []
 for j in range(n_shown):
-    for source, values in (("true", views["true"][j]), ("learned", views["learned"][j])):
-        paths.append(
-            pd.DataFrame(
-                {
-                    "x": values[:, 0],
-                    "y": values[:, 1],
-                    "t": views["dense"],
-                    "source": source,
-                    "trajectory": j + 1,
-                }
-            )
-        )
-    paths.append(
-        pd.DataFrame(
-            {
-                "x": data["noisy"][j, :, 0],
-                "y": data["noisy"][j, :, 1],
-                "t": data["ts"],
-                "source": "data",
-                "trajectory": j + 1,
-            }
-        )
-    )
+    paths.append(nc.path_frame(views["dense"], views["true"][j], "true", j + 1))
+    paths.append(nc.path_frame(views["dense"], views["learned"][j], "learned", j + 1))
+    paths.append(nc.path_frame(data["ts"], data["noisy"][j], "data", j + 1))
 phase_frame = pd.concat(paths, ignore_index=True)
 
 left, right = st.columns(2)
@@ -457,23 +412,12 @@ except ValueError as problem:
     error_box(str(problem))
     st.stop()
 st.session_state["sp_extrapolation_error"] = ext["error"]
-ext_rows = []
-for comp, name in enumerate(("u₁", "u₂")):
-    for source in ("true", "learned"):
-        ext_rows.append(
-            pd.DataFrame(
-                {"t": ext["ts"], "value": ext[source][:, comp], "series": name, "source": source}
-            )
-        )
-ext_series = pd.concat(ext_rows, ignore_index=True)
-ext_phase = pd.concat(
-    [
-        pd.DataFrame(
-            {"x": ext[s][:, 0], "y": ext[s][:, 1], "t": ext["ts"], "source": s, "trajectory": 1}
-        )
-        for s in ("true", "learned")
-    ],
+ext_series = pd.concat(
+    [nc.series_frame(ext["ts"], ext[s], NAMES, s) for s in ("true", "learned")],
     ignore_index=True,
+)
+ext_phase = pd.concat(
+    [nc.path_frame(ext["ts"], ext[s], s) for s in ("true", "learned")], ignore_index=True
 )
 e1, e2 = st.columns(2)
 e1.metric(

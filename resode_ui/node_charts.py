@@ -42,6 +42,34 @@ def _positive(df: pd.DataFrame, column: str) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- trajectories
 
 
+def series_frame(ts, ys, names, source: str) -> pd.DataFrame:
+    """Long format for time_series_chart: ys (len(ts), k) with one name per column."""
+    values = np.asarray(ys, dtype=np.float64).reshape(len(ts), -1)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {"t": np.asarray(ts), "value": values[:, k], "series": name, "source": source}
+            )
+            for k, name in enumerate(names)
+        ],
+        ignore_index=True,
+    )
+
+
+def path_frame(ts, ys, source: str, trajectory: int = 1) -> pd.DataFrame:
+    """One path for phase_plane_chart: ys (len(ts), ≥ 2), the first two states as x, y."""
+    values = np.asarray(ys, dtype=np.float64)
+    return pd.DataFrame(
+        {
+            "x": values[:, 0],
+            "y": values[:, 1],
+            "t": np.asarray(ts),
+            "source": source,
+            "trajectory": trajectory,
+        }
+    )
+
+
 def time_series_chart(
     df: pd.DataFrame,
     *,

@@ -118,3 +118,16 @@ def test_missing_columns_are_refused():
         nc.time_series_chart(pd.DataFrame({"t": [0.0]}))
     with pytest.raises(ValueError, match="columns"):
         nc.scaling_chart(pd.DataFrame({"L": [1]}), y="params", y_title="p")
+
+
+def test_frames_from_arrays():
+    ts = np.linspace(0.0, 1.0, 3)
+    ys = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    series = nc.series_frame(ts, ys, ("a", "b"), "true")
+    assert len(series) == 6 and set(series["series"]) == {"a", "b"}
+    np.testing.assert_allclose(series[series["series"] == "b"]["value"], [2.0, 4.0, 6.0])
+    single = nc.series_frame(ts, ys[:, 0], ["H"], "learned")
+    assert single["value"].tolist() == [1.0, 3.0, 5.0]
+    path = nc.path_frame(ts, ys, "data", trajectory=7)
+    assert path[["x", "y"]].to_numpy().tolist() == ys.tolist()
+    assert set(path["trajectory"]) == {7}
