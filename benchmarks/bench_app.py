@@ -6,7 +6,7 @@ Scenarios (each starts its own `streamlit run app.py` on a free loopback port):
   first-start  an empty JAX cache: server start -> the default spiral fit on screen
   restart      the cache that first-start left: the same measurement
   pages        restart, warm-up off: first and second visit of every page
-  memory       restart, warm-up on: the server's resident memory after visiting every page
+  memory       restart: the server's resident memory after visiting every page
 Prints a table and writes benchmarks/results/app.json. Nothing here asserts on time.
 """
 
@@ -106,6 +106,9 @@ def page_names() -> list[str]:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="benchmarks/results/app.json")
+    parser.add_argument(
+        "--only", choices=("start", "pages", "memory"), help="run one scenario group only"
+    )
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> dict:
     cache = Path(tempfile.mkdtemp(prefix="resode-bench-cache-"))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        for scenario in ("first-start", "restart"):
+        for scenario in ("first-start", "restart") if args.only in (None, "start") else ():
             server = Server(cache, warmup=False)
             try:
                 spiral = open_page(browser, server.url("spiral"))
@@ -126,20 +129,23 @@ def main(argv: list[str] | None = None) -> dict:
                 server.stop()
         server = Server(cache, warmup=False)
         try:
-            report["pages"] = {
+            report["pages"] = {} if args.only not in (None, "pages") else {
                 name: {"first_s": open_page(browser, server.url(name)),
                        "second_s": open_page(browser, server.url(name))}
                 for name in page_names()
             }  # fmt: skip
         finally:
             server.stop()
-        server = Server(cache, warmup=True)
+        server = Server(cache, warmup=False)
         try:
             open_page(browser, server.url())
-            time.sleep(5)
+            per_page = {}
             for name in page_names():
                 open_page(browser, server.url(name))
-            report["memory_mb"] = server.memory_mb()
+                per_page[name] = server.memory_mb()["VmRSS"]
+            # One more visit lets the page frame hand freed compiler memory back.
+            open_page(browser, server.url())
+            report["memory_mb"] = {**server.memory_mb(), "after_each_page": per_page}
         finally:
             server.stop()
         browser.close()
@@ -147,7 +153,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     print("\n== Cold start (server start -> default spiral fit on screen)")
     for scenario in ("first-start", "restart"):
-        r = report[scenario]
+        r = report.get(scenario)
+        if r is None:
+            continue
         print(f"{scenario:12s} server ready {r['server_ready_s']:5.1f} s, spiral done "
               f"{r['server_start_to_spiral_fit_s']:5.1f} s after start")  # fmt: skip
     print("\n== Pages after a restart (warm disk cache, warm-up off): first / second visit")

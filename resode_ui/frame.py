@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import ctypes
+import gc
+import os
 import threading
 import time
 
+import jax
 import streamlit as st
 
 import resode_core as rc
 from resode_ui.warmup import start_background_warmup
 
 TRIM_INTERVAL_S = 5.0
+# Above this resident size, switching pages drops compiled programs (0: never). Every
+# page holds 200-500 MB of them; on a small Community Cloud container set e.g. 450
+# (a root-level secret becomes an environment variable there).
+MEMORY_LIMIT_MB = float(os.environ.get("RESODE_MEMORY_LIMIT_MB", "1200"))
+_last_page = {"hash": None}
 _last_trim = {"at": 0.0}
 _trim_lock = threading.Lock()
 
@@ -22,22 +30,43 @@ def _jax_setup() -> str:
     return str(rc.enable_compilation_cache())
 
 
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc mallopt parameters
+
+
 @st.cache_resource(show_spinner=False)
 def _libc():
     try:
-        return ctypes.CDLL("libc.so.6")
+        libc = ctypes.CDLL("libc.so.6")
     except OSError:  # not glibc (macOS, musl): nothing to trim
         return None
+    # Few arenas, and big blocks straight from mmap: compiler scratch memory goes back
+    # to the OS when freed instead of raising the high-water mark of every thread's arena.
+    libc.mallopt(M_ARENA_MAX, 2)
+    libc.mallopt(M_MMAP_THRESHOLD, 256 * 1024)
+    return libc
 
 
 def release_free_memory() -> None:
     """Hand memory that XLA's compiler freed back to the OS (glibc keeps it otherwise).
 
-    Compiling a diffrax program allocates a few hundred MB that glibc keeps after it is
-    freed; on a 690 MB Community Cloud container that decides whether the app survives.
+    Compiling a diffrax program allocates memory that glibc keeps after it is freed;
+    on a small container that decides whether the app survives. Past MEMORY_LIMIT_MB,
+    a switch to another page also drops the compiled programs of the previous ones.
     """
     libc = _libc()
     if libc is None:
+        return
+    if (
+        MEMORY_LIMIT_MB
+        and _page_changed()
+        and resident_mb() > MEMORY_LIMIT_MB
+        and _only_script_running()
+    ):
+        # The persistent cache and the stored traced programs make the next use of a
+        # dropped program cost about a second, not a full trace and compile.
+        jax.clear_caches()
+        gc.collect()
+        libc.malloc_trim(0)
         return
     with _trim_lock:
         now = time.monotonic()
@@ -45,6 +74,39 @@ def release_free_memory() -> None:
             return
         _last_trim["at"] = now
     libc.malloc_trim(0)
+
+
+def resident_mb() -> float:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _page_changed() -> bool:
+    """True when this run shows another page than the last run in this process did."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    page = getattr(ctx, "page_script_hash", None) if ctx else None
+    changed = page is not None and page != _last_page["hash"]
+    _last_page["hash"] = page
+    return changed
+
+
+def _only_script_running() -> bool:
+    """True if no other session's script (or the warm-up) is running right now."""
+    busy = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.current_thread()
+        and (t.name.startswith("ScriptRunner") or t.name == "resode-warmup")
+    ]
+    return not busy
 
 
 def page_frame() -> None:

@@ -76,9 +76,12 @@ def warm_page(runtime, page: str) -> float:
 
 def _warm_all(runtime) -> None:
     total = time.perf_counter()
-    from resode_ui.frame import release_free_memory
+    from resode_ui.frame import MEMORY_LIMIT_MB, release_free_memory, resident_mb
 
     for page in page_order():
+        if MEMORY_LIMIT_MB and resident_mb() > 0.8 * MEMORY_LIMIT_MB:
+            LOG.info("warm-up: stopped before %s to stay under the memory limit", page)
+            break
         try:
             seconds = warm_page(runtime, page)
             release_free_memory()
