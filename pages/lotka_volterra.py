@@ -11,29 +11,49 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
-from resode_ui import node_charts as nc  # noqa: E402
+from resode_ui import node_charts as nc, url_state as us  # noqa: E402
 
 RATES = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
 DENSE = 300
 MAX_FITS = 6
-DEFAULTS = {
-    "lv_alpha": 1.5,
-    "lv_beta": 1.0,
-    "lv_gamma": 3.0,
-    "lv_delta": 1.0,
-    "lv_prey0": 1.0,
-    "lv_pred0": 1.0,
-    "lv_window": 5.0,
-    "lv_horizon": 15.0,
-    "lv_samples": 40,
-    "lv_noise": 0.0,
-    "lv_seed": 0,
-    "lv_epochs": 1500,
-    "lv_lr": 0.02,
-    "lv_grow": True,
-}
-for _key, _value in DEFAULTS.items():
-    st.session_state.setdefault(_key, _value)
+# The page's settings as they appear in its address (see resode_ui/url_state.py).
+STATE = us.PageState(
+    "lv",
+    [
+        us.Float("lv_alpha", 1.5, 0.2, 3.0, 0.1),
+        us.Float("lv_beta", 1.0, 0.2, 3.0, 0.1),
+        us.Float("lv_gamma", 3.0, 0.2, 4.0, 0.1),
+        us.Float("lv_delta", 1.0, 0.2, 3.0, 0.1),
+        us.Float("lv_prey0", 1.0, 0.2, 6.0, 0.1),
+        us.Float("lv_pred0", 1.0, 0.2, 6.0, 0.1),
+        us.Float("lv_window", 5.0, 1.0, 12.0, 0.5),
+        us.Int("lv_samples", 40, 8, 64),
+        us.Float("lv_noise", 0.0, 0.0, 0.3, 0.01),
+        us.Int("lv_epochs", 1500, 100, 5000, 100),
+        us.Choice("lv_lr", 0.02, RATES),
+        us.Flag("lv_grow", True),
+        us.Int("lv_seed", 0, 0, 9999),
+        us.Float("lv_horizon", 15.0, 2.0, 40.0, 1.0),
+    ],
+    presets=[
+        us.Preset(
+            "short-window",
+            "A short training window (t_w = 2, less than one cycle): fine inside, lost beyond",
+            {"lv_window": 2.0},
+        ),
+        us.Preset(
+            "long-window",
+            "A long training window (t_w = 10, over three cycles), 3000 epochs, horizon 30",
+            {"lv_window": 10.0, "lv_epochs": 3000, "lv_horizon": 30.0},
+        ),
+        us.Preset(
+            "no-grow",
+            "Fit all samples at once (no growing window): a damped imitation",
+            {"lv_grow": False},
+        ),
+        us.Preset("noisy", "Noisy samples (10 % of each population's spread)", {"lv_noise": 0.1}),
+    ],
+)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -123,6 +143,7 @@ def train(
 
 
 st.title("Lotka–Volterra: learning predator–prey dynamics")
+STATE.sync()
 st.markdown(
     r"""
 The notes' exercise: model the Lotka–Volterra system with a neural ODE. Prey $x$ grow on their
@@ -138,34 +159,47 @@ learned the *rule* rather than the curve, the cycles should continue beyond the 
 """
 )
 
+STATE.controls()
 c1, c2, c3 = st.columns(3)
 with c1:
     st.markdown("**The true system**")
-    alpha = st.slider("α (prey growth)", 0.2, 3.0, step=0.1, key="lv_alpha")
-    beta = st.slider("β (predation)", 0.2, 3.0, step=0.1, key="lv_beta")
-    gamma = st.slider("γ (predator death)", 0.2, 4.0, step=0.1, key="lv_gamma")
-    delta = st.slider("δ (predator growth)", 0.2, 3.0, step=0.1, key="lv_delta")
+    alpha = STATE.widget(st.slider, "α (prey growth)", 0.2, 3.0, step=0.1, key="lv_alpha")
+    beta = STATE.widget(st.slider, "β (predation)", 0.2, 3.0, step=0.1, key="lv_beta")
+    gamma = STATE.widget(st.slider, "γ (predator death)", 0.2, 4.0, step=0.1, key="lv_gamma")
+    delta = STATE.widget(st.slider, "δ (predator growth)", 0.2, 3.0, step=0.1, key="lv_delta")
 with c2:
     st.markdown("**Observations**")
-    prey0 = st.slider("Initial prey x(0)", 0.2, 6.0, step=0.1, key="lv_prey0")
-    pred0 = st.slider("Initial predators y(0)", 0.2, 6.0, step=0.1, key="lv_pred0")
-    window = st.slider("Training window end t_w", 1.0, 12.0, step=0.5, key="lv_window")
-    n_samples = st.slider("Samples in the window", 8, 64, key="lv_samples")
-    noise = st.slider(
-        "Noise (fraction of each population's spread)", 0.0, 0.3, step=0.01, key="lv_noise"
+    prey0 = STATE.widget(st.slider, "Initial prey x(0)", 0.2, 6.0, step=0.1, key="lv_prey0")
+    pred0 = STATE.widget(st.slider, "Initial predators y(0)", 0.2, 6.0, step=0.1, key="lv_pred0")
+    window = STATE.widget(
+        st.slider, "Training window end t_w", 1.0, 12.0, step=0.5, key="lv_window"
+    )
+    n_samples = STATE.widget(st.slider, "Samples in the window", 8, 64, key="lv_samples")
+    noise = STATE.widget(
+        st.slider,
+        "Noise (fraction of each population's spread)",
+        0.0,
+        0.3,
+        step=0.01,
+        key="lv_noise",
     )
 with c3:
     st.markdown("**Training and prediction**")
-    epochs = st.slider("Epochs", 100, 5000, step=100, key="lv_epochs")
-    lr = st.select_slider("Adam learning rate (decays to 5 %)", RATES, key="lv_lr")
-    grow = st.checkbox(
+    epochs = STATE.widget(st.slider, "Epochs", 100, 5000, step=100, key="lv_epochs")
+    lr = STATE.widget(st.select_slider, "Adam learning rate (decays to 5 %)", RATES, key="lv_lr")
+    grow = STATE.widget(
+        st.checkbox,
         "Grow the window (fit 30 %, then 60 % of the samples first)",
         key="lv_grow",
         help="250 epochs on each part first: avoids the slow, damped imitations a direct fit "
         "of several cycles tends to settle on.",
     )
-    seed = int(st.number_input("Seed", 0, 9999, step=1, key="lv_seed"))
-    horizon = st.slider("Prediction horizon", 2.0, 40.0, step=1.0, key="lv_horizon")
+    seed = int(STATE.widget(st.number_input, "Seed", 0, 9999, step=1, key="lv_seed"))
+    horizon = STATE.widget(st.slider, "Prediction horizon", 2.0, 40.0, step=1.0, key="lv_horizon")
+
+STATE.share_note(
+    note="Training is deterministic for a given seed: the link retrains the same network."
+)
 
 params = (float(alpha), float(beta), float(gamma), float(delta))
 u0 = (float(prey0), float(pred0))

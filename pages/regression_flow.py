@@ -10,22 +10,50 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
-from resode_ui import node_charts as nc  # noqa: E402
+from resode_ui import node_charts as nc, url_state as us  # noqa: E402
 
 T_END = 1.0
 FRAMES = 41  # time points drawn per trajectory
 RATES = (0.002, 0.005, 0.01, 0.02, 0.05)
-DEFAULTS = {
-    "rf_task": rc.FLOW_TASK_NAMES[0],
-    "rf_points": 16,
-    "rf_extra": 1,
-    "rf_epochs": 400,
-    "rf_lr": 0.02,
-    "rf_blocks": 3,
-    "rf_seed": 0,
-}
-for _key, _value in DEFAULTS.items():
-    st.session_state.setdefault(_key, _value)
+REFLECTION, CUBE, ROTATION, RINGS = (
+    "reflection y = −x",
+    "cube y = x³",
+    "rotation by 90°",
+    "swap the rings (inner ↔ outer)",
+)
+# Short names of the tasks in the page address (a task the core adds later keeps its own name).
+TASK_TOKENS = {REFLECTION: "reflection", CUBE: "cube", ROTATION: "rotation", RINGS: "rings"}
+# The page's settings as they appear in its address (see resode_ui/url_state.py).
+STATE = us.PageState(
+    "rf",
+    [
+        us.Choice("rf_task", rc.FLOW_TASK_NAMES[0], rc.FLOW_TASK_NAMES, tokens=TASK_TOKENS),
+        us.Int("rf_points", 16, 4, 32),
+        us.Int("rf_extra", 1, 1, 3),
+        us.Int("rf_blocks", 3, 1, rc.TINY_RESNET_MAX_BLOCKS),
+        us.Int("rf_epochs", 400, 100, 2000, 100),
+        us.Choice("rf_lr", 0.02, RATES),
+        us.Int("rf_seed", 0, 0, 9999),
+    ],
+    presets=[
+        us.Preset(
+            "reflection",
+            "y = −x: why the 1-D ODE fails (still stuck after 1000 epochs)",
+            {"rf_task": REFLECTION, "rf_epochs": 1000},
+        ),
+        us.Preset(
+            "augmented",
+            "Augmentation fixes it: y = −x with one extra dimension",
+            {"rf_task": REFLECTION, "rf_extra": 1},
+        ),
+        us.Preset(
+            "rings",
+            "Swap the rings: the 2-D flow fails too, two extra dimensions fix it",
+            {"rf_task": RINGS, "rf_extra": 2},
+        ),
+        us.Preset("rotation", "Rotation by 90°: a map a 2-D flow can learn", {"rf_task": ROTATION}),
+    ],
+)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -101,6 +129,7 @@ def paths_2d(ts, paths, x, axes=(0, 1)) -> pd.DataFrame:
 
 
 st.title("Regression as a flow")
+STATE.sync()
 st.markdown(
     r"""
 Chen et al. (2018) turn regression into dynamics. Each training input $x_j$ is the initial
@@ -124,14 +153,16 @@ the loss) lets the points go *around* each other instead (Dupont et al., 2019).
 """
 )
 
+STATE.controls()
 c1, c2, c3 = st.columns(3)
-task = c1.selectbox("Map to learn", rc.FLOW_TASK_NAMES, key="rf_task")
-n_points = c1.slider("Training points", 4, 32, key="rf_points")
-extra = c2.slider("Extra dimensions for the augmented ODE", 1, 3, key="rf_extra")
-blocks = c2.slider("ResNet blocks", 1, rc.TINY_RESNET_MAX_BLOCKS, key="rf_blocks")
-epochs = c3.slider("Epochs (all three models)", 100, 2000, step=100, key="rf_epochs")
-lr = c3.select_slider("Adam learning rate", RATES, key="rf_lr")
-seed = int(c3.number_input("Seed", 0, 9999, step=1, key="rf_seed"))
+task = STATE.widget(c1.selectbox, "Map to learn", rc.FLOW_TASK_NAMES, key="rf_task")
+n_points = STATE.widget(c1.slider, "Training points", 4, 32, key="rf_points")
+extra = STATE.widget(c2.slider, "Extra dimensions for the augmented ODE", 1, 3, key="rf_extra")
+blocks = STATE.widget(c2.slider, "ResNet blocks", 1, rc.TINY_RESNET_MAX_BLOCKS, key="rf_blocks")
+epochs = STATE.widget(c3.slider, "Epochs (all three models)", 100, 2000, step=100, key="rf_epochs")
+lr = STATE.widget(c3.select_slider, "Adam learning rate", RATES, key="rf_lr")
+seed = int(STATE.widget(c3.number_input, "Seed", 0, 9999, step=1, key="rf_seed"))
+STATE.share_note(note="Training is deterministic for a given seed: the link shows the same fits.")
 
 dim, representable = rc.FLOW_TASKS[task]
 try:

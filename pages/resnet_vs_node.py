@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
-from resode_ui import node_charts as nc  # noqa: E402
+from resode_ui import node_charts as nc, url_state as us  # noqa: E402
 
 DEPTH_CHOICES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 WIDTHS = (8, 16, 32)
@@ -20,9 +20,33 @@ SHORT = {
     "node_backprop": "neural ODE: backprop",
     "node_backsolve": "neural ODE: adjoint",
 }
-DEFAULTS = {"rn_depths": [8, 64, 512], "rn_width": 16, "rn_rtol": 1e-5}
-for _key, _value in DEFAULTS.items():
-    st.session_state.setdefault(_key, _value)
+# The page's settings as they appear in its address (see resode_ui/url_state.py).
+STATE = us.PageState(
+    "rn",
+    [
+        us.Multi("rn_depths", (8, 64, 512), DEPTH_CHOICES),
+        us.Choice("rn_width", 16, WIDTHS),
+        us.Choice("rn_rtol", 1e-5, RTOLS),
+    ],
+    presets=[
+        us.Preset(
+            "deep",
+            "Deep: L = 16, 128 and 1024 layers / Euler steps",
+            {"rn_depths": [16, 128, 1024]},
+        ),
+        us.Preset(
+            "loose-adjoint",
+            "A loose tolerance (rtol 1e-2): the adjoint's gradient drifts from backprop's",
+            {"rn_rtol": 1e-2},
+        ),
+        us.Preset(
+            "tight-adjoint",
+            "A tight tolerance (rtol 1e-7): adjoint and backprop agree closely",
+            {"rn_rtol": 1e-7},
+        ),
+        us.Preset("wide", "A wider state (w = 32): parameters grow like w²", {"rn_width": 32}),
+    ],
+)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -40,6 +64,7 @@ def compare_adjoints(rtol: float, width: int) -> dict:
 
 
 st.title("ResNet vs neural ODE: what depth costs")
+STATE.sync()
 st.markdown(
     r"""
 Read a ResNet of depth $L$ as $L$ forward-Euler steps of $\dot x = V(x, t;\theta)$ with
@@ -60,9 +85,16 @@ so both compute the same function. Memory is what XLA reports for the compiled g
 """
 )
 
+STATE.controls()
 c1, c2 = st.columns([3, 1])
-depths = c1.multiselect("Depths L (number of layers / Euler steps)", DEPTH_CHOICES, key="rn_depths")
-width = c2.select_slider("State width w", WIDTHS, key="rn_width")
+depths = STATE.widget(
+    c1.multiselect, "Depths L (number of layers / Euler steps)", DEPTH_CHOICES, key="rn_depths"
+)
+width = STATE.widget(c2.select_slider, "State width w", WIDTHS, key="rn_width")
+STATE.share_note(
+    note="Parameter counts, memory and gradient differences are the same from a link; "
+    "times are measured on the server each time and vary."
+)
 depths = sorted(int(d) for d in depths)
 if len(depths) < 2:
     error_box("Pick at least two depths to see how the cost grows.")
@@ -173,8 +205,12 @@ error control needs. Both gradients below are of the same loss; the adjoint's ba
 uses the same tolerances, so the two agree to about the tolerance.
 """
 )
-rtol = st.select_slider(
-    "rtol (atol = rtol / 100)", RTOLS, key="rn_rtol", format_func=lambda v: f"{v:.0e}"
+rtol = STATE.widget(
+    st.select_slider,
+    "rtol (atol = rtol / 100)",
+    RTOLS,
+    key="rn_rtol",
+    format_func=lambda v: f"{v:.0e}",
 )
 with st.spinner("Computing both gradients …"):
     try:

@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
-from resode_ui import node_charts as nc  # noqa: E402
+from resode_ui import node_charts as nc, url_state as us  # noqa: E402
 
 LINEAR = "Linear test system (exact solution)"
 SPIRAL = "Spiral (the notes' test equation)"
@@ -26,19 +26,52 @@ STEP_COUNTS = rc.step_count_grid(2, 16384, per_doubling=4)
 RTOLS = tuple(float(10.0**-k) for k in np.arange(2.0, 8.01, 0.5))
 FLOOR = rc.FLOAT32_FLOOR
 FIT_FLOOR, FIT_CEILING = 10 * FLOOR, 0.1
-COST_STEPS = (16, 32, 64, 128, 256, 512, 1024)
+COST_STEPS = (16, 32, 64, 100, 128, 256, 512, 1024)  # 100: Δt = 0.1 for T = 10
 COST_RTOLS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
 TARGETS = (1e-2, 1e-3, 1e-4, 1e-5)
 
-DEFAULTS = {
-    "sv_system": LINEAR,
-    "sv_solvers": list(rc.SOLVER_NAMES),
-    "sv_steps": 64,
-    "sv_rtol": 1e-6,
-    "sv_target": 1e-4,
-}
-for _key, _value in DEFAULTS.items():
-    st.session_state.setdefault(_key, _value)
+# The page's settings as they appear in its address (see resode_ui/url_state.py).
+STATE = us.PageState(
+    "sv",
+    [
+        us.Choice(
+            "sv_system",
+            LINEAR,
+            tuple(SYSTEMS),
+            tokens={LINEAR: "linear", SPIRAL: "spiral", LOTKA: "lotka-volterra"},
+        ),
+        us.Multi("sv_solvers", rc.SOLVER_NAMES, rc.SOLVER_NAMES),
+        us.Choice("sv_target", 1e-4, TARGETS),
+        us.Choice("sv_steps", 64, COST_STEPS),
+        us.Choice("sv_rtol", 1e-6, COST_RTOLS),
+    ],
+    presets=[
+        us.Preset(
+            "euler-tsit5",
+            "Euler vs Tsit5 at Δt = 0.1 (100 steps on the linear system)",
+            {"sv_system": LINEAR, "sv_solvers": ["euler", "tsit5"], "sv_steps": 100},
+        ),
+        us.Preset(
+            "orders",
+            "Orders 1, 2 and 4: Euler, Heun and RK4",
+            {"sv_solvers": ["euler", "heun", "rk4"]},
+        ),
+        us.Preset(
+            "spiral-stability",
+            "The spiral: low-order methods blow up at large steps",
+            {"sv_system": SPIRAL, "sv_solvers": ["euler", "heun", "rk4", "tsit5"]},
+        ),
+        us.Preset(
+            "adaptive",
+            "Adaptive solvers on Lotka–Volterra: accuracy against work",
+            {
+                "sv_system": LOTKA,
+                "sv_solvers": ["bosh3", "tsit5", "dopri5", "dopri8"],
+                "sv_rtol": 1e-4,
+            },
+        ),
+    ],
+)
 
 
 def make_system(name: str):
@@ -136,6 +169,7 @@ def fit_lines(frame: pd.DataFrame, x: str, invert: bool) -> tuple[pd.DataFrame, 
 
 
 st.title("Solvers and Δt")
+STATE.sync()
 st.markdown(
     r"""
 A neural ODE can use any ODE solver, and the solver decides how accurate and how costly every
@@ -147,11 +181,17 @@ RK4 4, Tsit5 6, Dopri8 12), but needs far fewer steps for the same accuracy.
 """
 )
 
-system_name = st.radio("System", list(SYSTEMS), key="sv_system", horizontal=True)
+STATE.controls()
+system_name = STATE.widget(st.radio, "System", list(SYSTEMS), key="sv_system", horizontal=True)
 st.latex(SYSTEMS[system_name][0])
-solvers = st.multiselect(
-    "Solvers", rc.SOLVER_NAMES, key="sv_solvers", format_func=lambda n: rc.SOLVERS[n].label
+solvers = STATE.widget(
+    st.multiselect,
+    "Solvers",
+    rc.SOLVER_NAMES,
+    key="sv_solvers",
+    format_func=lambda n: rc.SOLVERS[n].label,
 )
+STATE.share_note()
 if not solvers:
     error_box("Pick at least one solver.")
     st.stop()
@@ -206,7 +246,8 @@ so explicit methods need small steps to stay stable where $|u|$ is large.
 """
 )
 
-target = st.select_slider(
+target = STATE.widget(
+    st.select_slider,
     "Accuracy target for the comparison below",
     TARGETS,
     key="sv_target",
@@ -283,9 +324,13 @@ else:
 # ----------------------------------------------------------------------------- cost
 st.subheader("What one solve costs")
 c1, c2 = st.columns(2)
-steps = c1.select_slider("Fixed steps n (Δt = T/n)", COST_STEPS, key="sv_steps")
-rtol = c2.select_slider(
-    "Adaptive rtol (atol = 10⁻² rtol)", COST_RTOLS, key="sv_rtol", format_func=lambda v: f"{v:.0e}"
+steps = STATE.widget(c1.select_slider, "Fixed steps n (Δt = T/n)", COST_STEPS, key="sv_steps")
+rtol = STATE.widget(
+    c2.select_slider,
+    "Adaptive rtol (atol = 10⁻² rtol)",
+    COST_RTOLS,
+    key="sv_rtol",
+    format_func=lambda v: f"{v:.0e}",
 )
 rows = []
 for name in solvers:

@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
-from resode_ui import node_charts as nc  # noqa: E402
+from resode_ui import node_charts as nc, url_state as us  # noqa: E402
 
 ONE = "One trajectory from u₀ = (2, 0), as in the notes"
 SEVERAL = "Several trajectories spread over the plane"
@@ -26,51 +26,74 @@ R_MAX = 2.5  # training starts spread over 0.5 ≤ |u₀| ≤ R_MAX
 MAP_SIDE = 15  # error map resolution (15 × 15 initial conditions)
 DENSE = 120  # points per drawn trajectory
 MAX_FITS = 6  # fits kept per session
+NAMES = ("u₁", "u₂")
 
-DEFAULTS = {
-    "sp_data": ONE,
-    "sp_n_traj": 16,
-    "sp_samples": rc.SPIRAL_SAMPLES,
-    "sp_uneven": False,
-    "sp_noise": 0.0,
-    "sp_seed": 0,
-    "sp_epochs": 25,
-    "sp_lr": 0.1,
-    "sp_decay": 1.0,
-    "sp_solver": "tsit5",
-    "sp_stepping": ADAPTIVE,
-    "sp_rtol": 1e-7,
-    "sp_atol": 1e-9,
-    "sp_dt": 0.05,
-    "sp_traj_index": 1,
-    "sp_x_u1": 1.0,
-    "sp_x_u2": 1.0,
-    "sp_x_horizon": 3.0,
-}
-PRESETS = {
-    "The notes' set-up: one trajectory, Adam(0.1), 25 epochs": {},
-    "One trajectory, 300 epochs": {"sp_epochs": 300},
-    "One trajectory, 1000 epochs, decaying rate": {"sp_epochs": 1000, "sp_decay": 0.05},
-    "16 trajectories over the plane, 1000 epochs, decaying rate": {
-        "sp_data": SEVERAL,
-        "sp_n_traj": 16,
-        "sp_epochs": 1000,
-        "sp_lr": 0.02,
-        "sp_decay": 0.05,
-        "sp_rtol": 1e-5,  # as good as 1e-7 here (measured) and about 40 % faster
-        "sp_atol": 1e-7,
-    },
-}
-for _key, _value in DEFAULTS.items():
-    st.session_state.setdefault(_key, _value)
-
-
-def apply_preset() -> None:
-    chosen = PRESETS[st.session_state["sp_preset"]]
-    for key, value in DEFAULTS.items():
-        if key.startswith("sp_x_") or key == "sp_traj_index":
-            continue  # the extrapolation controls stay where the student put them
-        st.session_state[key] = chosen.get(key, value)
+NOTES_LABEL = "The notes' set-up: one trajectory, Adam(0.1), 25 epochs"
+# The page's settings as they appear in its address (see resode_ui/url_state.py).
+STATE = us.PageState(
+    "sp",
+    [
+        us.Choice("sp_data", ONE, (ONE, SEVERAL), tokens={ONE: "one", SEVERAL: "plane"}),
+        us.Int("sp_n_traj", 16, 2, 32),
+        us.Int("sp_samples", rc.SPIRAL_SAMPLES, 4, 64),
+        us.Flag("sp_uneven", False),
+        us.Float("sp_noise", 0.0, 0.0, 0.3, 0.01),
+        us.Int("sp_seed", 0, 0, 9999),
+        us.Int("sp_epochs", 25, 5, 3000, 5),
+        us.Choice("sp_lr", 0.1, RATES),
+        us.Choice("sp_decay", 1.0, DECAYS),
+        us.Flag("sp_compare", False),
+        us.Int("sp_b_epochs", 300, 5, 3000, 5),
+        us.Choice("sp_solver", "tsit5", rc.SOLVER_NAMES),
+        us.Choice(
+            "sp_stepping",
+            ADAPTIVE,
+            (ADAPTIVE, FIXED),
+            tokens={ADAPTIVE: "adaptive", FIXED: "fixed"},
+        ),
+        us.Choice("sp_rtol", 1e-7, TOLERANCES),
+        us.Choice("sp_atol", 1e-9, TOLERANCES),
+        us.Choice("sp_dt", 0.05, STEPS),
+        us.Int("sp_traj_index", 1, 1, 32),
+        us.Float("sp_x_u1", 1.0, -BOX, BOX, 0.1),
+        us.Float("sp_x_u2", 1.0, -BOX, BOX, 0.1),
+        us.Float("sp_x_horizon", 3.0, 0.5, 6.0, 0.25),
+    ],
+    presets=[
+        us.Preset("notes-300", "One trajectory, 300 epochs", {"sp_epochs": 300}),
+        us.Preset(
+            "notes-25-vs-300",
+            "The notes' spiral: 25 vs 300 epochs side by side",
+            {"sp_compare": True, "sp_b_epochs": 300},
+        ),
+        us.Preset(
+            "notes-1000",
+            "One trajectory, 1000 epochs, decaying rate",
+            {"sp_epochs": 1000, "sp_decay": 0.05},
+        ),
+        us.Preset(
+            "plane",
+            "16 trajectories over the plane, 1000 epochs, decaying rate",
+            {
+                "sp_data": SEVERAL,
+                "sp_n_traj": 16,
+                "sp_epochs": 1000,
+                "sp_lr": 0.02,
+                "sp_decay": 0.05,
+                "sp_rtol": 1e-5,  # as good as 1e-7 here (measured) and about 40 % faster
+                "sp_atol": 1e-7,
+            },
+        ),
+        us.Preset(
+            "noisy-uneven",
+            "Noisy samples (σ = 0.05) at uneven times, 1000 epochs, decaying rate",
+            {"sp_uneven": True, "sp_noise": 0.05, "sp_epochs": 1000, "sp_decay": 0.05},
+        ),
+    ],
+    default_label=NOTES_LABEL,
+    # The extrapolation controls stay where the student put them when a preset is chosen.
+    keep=("sp_traj_index", "sp_x_u1", "sp_x_u2", "sp_x_horizon"),
+)
 
 
 # ----------------------------------------------------------------------------- cached work
@@ -174,9 +197,35 @@ def train(fit_key: tuple, data: dict, settings, progress_box, chart_box) -> dict
     }
 
 
+def trained_fit(fit_key: tuple, data: dict, settings) -> dict:
+    """The fit for these settings: from this session's store, or trained now (kept, LRU)."""
+    fits = st.session_state.setdefault("sp_fits", {})
+    if fit_key in fits:
+        fits[fit_key] = fits.pop(fit_key)  # most recently used last
+    else:
+        fits[fit_key] = train(fit_key, data, settings, st.empty(), st.empty())
+        while len(fits) > MAX_FITS:
+            fits.pop(next(iter(fits)))
+    return fits[fit_key]
+
+
+def window_errors(fit_key: tuple, fit: dict) -> dict:
+    """A fit's relative path error on its own training trajectories and over a grid (0 to 1.5)."""
+    views = fit_views(fit_key, fit["model"], fit["settings"])
+    own = rc.relative_errors(views["learned"], views["true"])
+    grid = error_map(fit_key, fit["model"], fit["settings"], float(rc.SPIRAL_T_SPAN[1]))
+    finite = grid["error_pct"][np.isfinite(grid["error_pct"])]
+    return {
+        "own_pct": 100.0 * float(np.mean(own)),
+        "grid_median_pct": float(np.median(finite)) if finite.size else float("inf"),
+        "views": views,
+    }
+
+
 # ----------------------------------------------------------------------------- page
 
 st.title("The spiral test equation")
+STATE.sync()
 st.markdown(
     r"""
 The notes' worked example (after Chen et al., 2018): a two-dimensional system whose right-hand
@@ -205,13 +254,14 @@ through every solver step.
 """
 )
 
-st.selectbox("Start from a preset", list(PRESETS), key="sp_preset", on_change=apply_preset)
+STATE.controls()
 
 data_col, train_col, solver_col = st.columns(3)
 with data_col:
     st.markdown("**Data**")
-    mode = st.radio("Training data", (ONE, SEVERAL), key="sp_data")
-    n_traj = st.slider(
+    mode = STATE.widget(st.radio, "Training data", (ONE, SEVERAL), key="sp_data")
+    n_traj = STATE.widget(
+        st.slider,
         "Number of trajectories",
         2,
         32,
@@ -219,27 +269,44 @@ with data_col:
         disabled=mode == ONE,
         help="Starting points spread evenly over the ring 0.5 ≤ |u₀| ≤ 2.5.",
     )
-    n_samples = st.slider("Samples per trajectory", 4, 64, key="sp_samples")
-    uneven = st.checkbox("Uneven sampling (random sample times)", key="sp_uneven")
-    noise = st.slider("Noise (standard deviation)", 0.0, 0.3, step=0.01, key="sp_noise")
-    seed = int(st.number_input("Seed", 0, 9999, step=1, key="sp_seed"))
+    n_samples = STATE.widget(st.slider, "Samples per trajectory", 4, 64, key="sp_samples")
+    uneven = STATE.widget(st.checkbox, "Uneven sampling (random sample times)", key="sp_uneven")
+    noise = STATE.widget(
+        st.slider, "Noise (standard deviation)", 0.0, 0.3, step=0.01, key="sp_noise"
+    )
+    seed = int(STATE.widget(st.number_input, "Seed", 0, 9999, step=1, key="sp_seed"))
 with train_col:
     st.markdown("**Training**")
-    epochs = st.slider("Epochs", 5, 3000, step=5, key="sp_epochs")
-    lr = st.select_slider("Adam learning rate", RATES, key="sp_lr")
-    decay = st.select_slider(
+    epochs = STATE.widget(st.slider, "Epochs", 5, 3000, step=5, key="sp_epochs")
+    lr = STATE.widget(st.select_slider, "Adam learning rate", RATES, key="sp_lr")
+    decay = STATE.widget(
+        st.select_slider,
         "Final learning rate (fraction of the first)",
         DECAYS,
         key="sp_decay",
         help="1.0 keeps the rate constant (as the notes); smaller values decay it exponentially.",
     )
+    compare = STATE.widget(
+        st.toggle,
+        "Compare with a second number of epochs",
+        key="sp_compare",
+        help="Trains a second fit, B, with every other setting equal, and shows both side by side.",
+    )
+    b_epochs = STATE.widget(
+        st.slider, "B: epochs", 5, 3000, step=5, key="sp_b_epochs", disabled=not compare
+    )
 with solver_col:
     st.markdown("**Solver**")
-    solver = st.selectbox(
-        "ODE solver", rc.SOLVER_NAMES, key="sp_solver", format_func=lambda n: rc.SOLVERS[n].label
+    solver = STATE.widget(
+        st.selectbox,
+        "ODE solver",
+        rc.SOLVER_NAMES,
+        key="sp_solver",
+        format_func=lambda n: rc.SOLVERS[n].label,
     )
     can_adapt = rc.SOLVERS[solver].adaptive
-    stepping = st.radio(
+    stepping = STATE.widget(
+        st.radio,
         "Step control",
         (ADAPTIVE, FIXED),
         key="sp_stepping",
@@ -247,9 +314,12 @@ with solver_col:
         help="Euler and RK4 have no error estimate, so they always take fixed steps.",
     )
     fixed = stepping == FIXED or not can_adapt
-    rtol = st.select_slider("rtol", TOLERANCES, key="sp_rtol", disabled=fixed)
-    atol = st.select_slider("atol", TOLERANCES, key="sp_atol", disabled=fixed)
-    dt = st.select_slider("Δt", STEPS, key="sp_dt", disabled=not fixed)
+    rtol = STATE.widget(st.select_slider, "rtol", TOLERANCES, key="sp_rtol", disabled=fixed)
+    atol = STATE.widget(st.select_slider, "atol", TOLERANCES, key="sp_atol", disabled=fixed)
+    dt = STATE.widget(st.select_slider, "Δt", STEPS, key="sp_dt", disabled=not fixed)
+STATE.share_note(
+    note="Training is deterministic for a given seed: the link retrains the same network."
+)
 
 try:
     settings = rc.solver_settings(
@@ -276,18 +346,11 @@ fit_key = (
     0.0 if fixed else float(rtol),
     0.0 if fixed else float(atol),
 )
-fits = st.session_state.setdefault("sp_fits", {})
-if fit_key not in fits:
-    progress_box, chart_box = st.empty(), st.empty()
-    try:
-        fit = train(fit_key, data, settings, progress_box, chart_box)
-    except ValueError as problem:
-        error_box(str(problem))
-        st.stop()
-    fits[fit_key] = fit
-    while len(fits) > MAX_FITS:
-        fits.pop(next(iter(fits)))
-fit = fits[fit_key]
+try:
+    fit = trained_fit(fit_key, data, settings)
+except ValueError as problem:
+    error_box(str(problem))
+    st.stop()
 st.session_state["sp_last_fit"] = fit_key
 model, fit_settings = fit["model"], fit["settings"]
 
@@ -304,6 +367,71 @@ if fit["diverged"]:
         "parameters. Lower the learning rate, use an adaptive solver or a smaller Δt."
     )
 
+if compare:
+    b_key = (*fit_key[:6], int(b_epochs), *fit_key[7:])
+    try:
+        fit_b = trained_fit(b_key, data, settings)
+    except ValueError as problem:
+        error_box(str(problem))
+        st.stop()
+    st.subheader(f"Side by side: A = {int(epochs)} epochs, B = {int(b_epochs)} epochs")
+    st.markdown(
+        """
+Both fits start from the same initial weights (same seed), see the same samples and use the same
+solver; only the number of epochs differs. The errors are relative path errors on the training
+window $[0, 1.5]$: *on data* along the training trajectories themselves, *plane* the median
+over starting points on a 15 × 15 grid of the plane.
+"""
+    )
+    compared = {}
+    for (side, side_key, side_fit), column in zip(
+        (("A", fit_key, fit), ("B", b_key, fit_b)), st.columns(2), strict=True
+    ):
+        errors = window_errors(side_key, side_fit)
+        side_losses = side_fit["losses"][np.isfinite(side_fit["losses"])]
+        compared[side] = {
+            "epochs": side_key[6],
+            "final_loss": float(side_losses[-1]) if side_losses.size else float("nan"),
+            "own_pct": errors["own_pct"],
+            "grid_median_pct": errors["grid_median_pct"],
+        }
+        with column:
+            st.markdown(f"**{side}: {side_key[6]} epochs**")
+            c1, c2, c3 = st.columns(3)
+            c1.metric(f"{side}: final loss", f"{compared[side]['final_loss']:.4g}")
+            c2.metric(f"{side}: error on data", f"{errors['own_pct']:.1f} %")
+            c3.metric(f"{side}: error, plane", f"{errors['grid_median_pct']:.0f} %")
+            side_views = errors["views"]
+            st.altair_chart(
+                nc.time_series_chart(
+                    pd.concat(
+                        [
+                            nc.series_frame(
+                                side_views["dense"], side_views["true"][0], NAMES, "true"
+                            ),
+                            nc.series_frame(
+                                side_views["dense"], side_views["learned"][0], NAMES, "learned"
+                            ),
+                            nc.series_frame(data["ts"], data["noisy"][0], NAMES, "data"),
+                        ],
+                        ignore_index=True,
+                    ),
+                    y_title="u",
+                ),
+                width="stretch",
+            )
+            if side_fit["diverged"]:
+                error_box(f"{side} diverged: lower the learning rate.")
+    st.session_state["sp_compared"] = compared
+    a, b = compared["A"], compared["B"]
+    st.caption(
+        "The first trajectory of each fit: samples (points), true (solid), learned (dashed). "
+        f"From A to B the error on the training data goes from {a['own_pct']:.0f} % to "
+        f"{b['own_pct']:.0f} %, the median error over the plane from "
+        f"{a['grid_median_pct']:.0f} % to {b['grid_median_pct']:.0f} %: training pins the field "
+        "down only where the samples are, and elsewhere more epochs need not help at all."
+    )
+
 views = fit_views(fit_key, model, fit_settings)
 if not np.all(views["learned_ok"]):
     st.warning(
@@ -315,7 +443,8 @@ if not np.all(views["learned_ok"]):
 st.subheader("Fit on the training window")
 n_shown = data["u0s"].shape[0]
 index = int(
-    st.number_input(
+    STATE.widget(
+        st.number_input,
         "Trajectory shown",
         1,
         32,
@@ -325,7 +454,6 @@ index = int(
     )
 )
 index = min(index, n_shown) - 1
-NAMES = ("u₁", "u₂")
 series_frame = pd.concat(
     [
         nc.series_frame(views["dense"], views["true"][index], NAMES, "true"),
@@ -403,9 +531,9 @@ $\lVert u_\theta - u\rVert / \lVert u \rVert$ over the whole path.
 """
 )
 c1, c2, c3 = st.columns(3)
-u1 = c1.slider("u₁(0)", -BOX, BOX, step=0.1, key="sp_x_u1")
-u2 = c2.slider("u₂(0)", -BOX, BOX, step=0.1, key="sp_x_u2")
-horizon = c3.slider("Horizon T", 0.5, 6.0, step=0.25, key="sp_x_horizon")
+u1 = STATE.widget(c1.slider, "u₁(0)", -BOX, BOX, step=0.1, key="sp_x_u1")
+u2 = STATE.widget(c2.slider, "u₂(0)", -BOX, BOX, step=0.1, key="sp_x_u2")
+horizon = STATE.widget(c3.slider, "Horizon T", 0.5, 6.0, step=0.25, key="sp_x_horizon")
 try:
     ext = extrapolate(fit_key, model, fit_settings, (float(u1), float(u2)), float(horizon))
 except ValueError as problem:

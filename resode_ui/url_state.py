@@ -436,7 +436,29 @@ def query_string(query: Mapping[str, str]) -> str:
 
 
 class PageState(PageSpec):
-    """PageSpec plus the Streamlit side: restore, write back, presets, hidden controls."""
+    """PageSpec plus the Streamlit side: restore, write back, presets, hidden controls.
+
+    `default_label` names the no-preset entry of the selector (when the defaults are
+    themselves a lesson); widgets in `keep` stay where the student put them when a preset
+    is chosen from the selector, unless that preset sets them.
+    """
+
+    def __init__(
+        self,
+        prefix: str,
+        params: Sequence[Param],
+        presets: Sequence[Preset] = (),
+        *,
+        default_label: str | None = None,
+        keep: Iterable[str] = (),
+    ):
+        super().__init__(prefix, params, presets)
+        self.default_label = default_label or DEFAULT_LABEL
+        if any(p.label == self.default_label for p in presets):
+            raise ValueError("A preset's label equals the default label.")
+        self.keep = frozenset(keep)
+        if not self.keep <= set(self.params):
+            raise ValueError(f"keep names unknown keys: {sorted(self.keep - set(self.params))}.")
 
     @property
     def _written_key(self) -> str:
@@ -455,7 +477,7 @@ class PageState(PageSpec):
         return f"{self.prefix}_preset"
 
     def _labels(self) -> list[str]:
-        return [DEFAULT_LABEL, *(p.label for p in self.presets.values())]
+        return [self.default_label, *(p.label for p in self.presets.values())]
 
     def _preset_by_label(self, label: Any) -> Preset | None:
         for preset in self.presets.values():
@@ -475,7 +497,9 @@ class PageState(PageSpec):
             for key, value in restored.values.items():
                 state[key] = value
             if self.presets:
-                state[self.preset_key] = restored.preset.label if restored.preset else DEFAULT_LABEL
+                state[self.preset_key] = (
+                    restored.preset.label if restored.preset else self.default_label
+                )
             state[self._hidden_key] = restored.hidden
             state[self._shadow_key] = dict(restored.values)
             if restored.problems:
@@ -537,7 +561,10 @@ class PageState(PageSpec):
         import streamlit as st
 
         preset = self._preset_by_label(st.session_state.get(self.preset_key))
+        chosen = preset.values if preset is not None else {}
         for key, value in self.base(preset).items():
+            if key in self.keep and key not in chosen and key in st.session_state:
+                continue
             st.session_state[key] = value
 
     def _show_all(self) -> None:

@@ -1,6 +1,7 @@
 """Stored traced programs give the same numbers as the plain jitted functions."""
 
 import numpy as np
+import pytest
 
 import resode_core as rc
 from resode_core import _aot
@@ -12,7 +13,19 @@ def _spiral():
     return system, ts, np.asarray(rc.simulate(system, system.u0, ts).ys)
 
 
-def test_stored_programs_match_plain_jit(tmp_path):
+@pytest.fixture
+def store(tmp_path):
+    """An empty store of traced programs; the process's own store comes back afterwards."""
+    previous = _aot._STORE["dir"]
+    _aot.set_export_store(None)
+    _aot._EXPORTED.clear()
+    yield tmp_path
+    _aot._EXPORTED.clear()
+    _aot.set_export_store(previous)
+
+
+def test_stored_programs_match_plain_jit(store):
+    tmp_path = store
     system, ts, ys = _spiral()
     plain_fit = rc.fit_neural_ode(ts, ys, epochs=4, learning_rate=0.1)
     plain_sim = rc.simulate(system, (1.0, -0.5), ts, rtol=1e-5, atol=1e-7)
@@ -35,7 +48,8 @@ def test_stored_programs_match_plain_jit(tmp_path):
     assert stored_sim.ok
 
 
-def test_a_stale_file_is_replaced(tmp_path):
+def test_a_stale_file_is_replaced(store):
+    tmp_path = store
     system, ts, _ = _spiral()
     try:
         _aot.set_export_store(tmp_path)
