@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from ._aot import AotFunction
 from ._solvers import as_float_array, as_time_grid, as_vector_field, solve_at
 from ._training import SolverSettings, solver_settings
 
@@ -57,6 +58,10 @@ def _solve_many(field, u0s, ts, settings: SolverSettings):
     return jax.vmap(one)(u0s)
 
 
+# Stored traced (see _aot): the spiral and Lotka–Volterra pages open without tracing these.
+_solve_many_stored = AotFunction("solve_many", _solve_many, lambda *_: (0, 0))
+
+
 def solve_many(f, u0s, ts, settings: SolverSettings | None = None) -> ManySolution:
     """Solve du/dt = f(t, u) from every row of u0s, saved at ts (one compiled call).
 
@@ -80,7 +85,9 @@ def solve_many(f, u0s, ts, settings: SolverSettings | None = None) -> ManySoluti
         [starts, np.repeat(starts[:1], _bucket(n, BATCH_BUCKETS) - n, axis=0)]
     )
     padded_ts = np.concatenate([grid, np.full(_bucket(n_times, TIME_BUCKETS) - n_times, grid[-1])])
-    ys, ok = _solve_many(field, as_float_array(padded_starts), as_float_array(padded_ts), settings)
+    ys, ok = _solve_many_stored(
+        field, as_float_array(padded_starts), as_float_array(padded_ts), settings
+    )
     return ManySolution(
         ts=grid, ys=np.asarray(ys)[:n, :n_times], ok=np.asarray(ok)[:n].astype(bool)
     )
@@ -140,6 +147,9 @@ def _field_values(field, points: Float[Array, "n dim"], t):
     return jax.vmap(lambda u: field(t, u, None))(points)
 
 
+_field_values_stored = AotFunction("field_values", _field_values, lambda *_: 0)
+
+
 def field_on_grid(f, points, t: float = 0.0) -> np.ndarray:
     """f(t, u) at every row of points: shape (n, dim)."""
     field = as_vector_field(f)
@@ -148,5 +158,5 @@ def field_on_grid(f, points, t: float = 0.0) -> np.ndarray:
         raise ValueError("points must have shape (n, dim).")
     n = pts.shape[0]
     padded = np.concatenate([pts, np.repeat(pts[:1], _bucket(n, BATCH_BUCKETS) - n, axis=0)])
-    values = _field_values(field, as_float_array(padded), as_float_array(t))
+    values = _field_values_stored(field, as_float_array(padded), as_float_array(t))
     return np.asarray(values)[:n]
