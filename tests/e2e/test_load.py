@@ -1,0 +1,221 @@
+"""Twenty students at once: concurrent browser sessions on one server, each with its own state.
+
+Every session (its own Chromium browser context, so its own Streamlit session) opens
+"ResNet = forward Euler", moves the layers slider with the keyboard to a value no other
+session uses, moves the seed slider, moves the layers slider again, and after each move must
+see its *own* L in the server-computed metrics (Δt = 2/L and "ResNet with L = …"); zero
+exceptions, error boxes or script errors. The server's resident memory is sampled from /proc
+during the run and its peak (VmHWM) reported. The whole test is bounded in time and stops by
+itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from e2e.app_pages import registered_pages
+from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SESSIONS = int(os.environ.get("LOAD_SESSIONS", "20"))
+PAGE = "resnet_euler"
+LAYERS_LABEL = "layers L (Δt = 2 / L)"
+SEED_LABEL = "seed of the vector field"
+DEFAULT_LAYERS = 8
+T_END = 2.0
+TEST_BUDGET_S = 300  # the whole load test, opening the sessions included (hard stop)
+OPEN_TIMEOUT_MS = 180_000  # twenty pages opening at once on a small machine
+STEP_TIMEOUT_MS = int(os.environ.get("LOAD_STEP_TIMEOUT_MS", "90000"))  # one slider move
+RSS_LIMIT_MIB = 2048  # bound: the warm-up alone may take ~1 GB; per-session growth would pass it
+
+SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label={label}]'
+IDLE = (
+    "() => document.querySelector('[data-testid=\"stApp\"]')"
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+)
+# True once this session's metrics show its own L (Δt = 2/L and the "ResNet with L" label).
+SHOWS_LAYERS = """([layers, dt]) => {
+  const idle = document.querySelector('[data-testid="stApp"]')
+    ?.getAttribute('data-test-script-state') === 'notRunning';
+  const metrics = [...document.querySelectorAll('[data-testid="stMetric"]')].map((m) => [
+    m.querySelector('[data-testid="stMetricLabel"]')?.innerText.trim(),
+    m.querySelector('[data-testid="stMetricValue"]')?.innerText.trim()]);
+  const dtShown = metrics.find(([label]) => label === 'Δt = T / L');
+  return idle && !!dtShown && dtShown[1] === dt
+    && metrics.some(([label]) => label === `ResNet with L = ${layers}`);
+}"""
+
+
+def _dt_text(layers: int) -> str:
+    return f"{T_END / layers:.4g}"  # the page's format for Δt
+
+
+async def _problems(page) -> list[str]:
+    found = await page.locator('[data-testid="stException"]').all_inner_texts()
+    found += await page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+    return found
+
+
+def _thumb(page, label: str):
+    return page.locator(SLIDER.format(label=json.dumps(label, ensure_ascii=False))).first
+
+
+async def _press(page, label: str, key: str, times: int) -> None:
+    thumb = _thumb(page, label)
+    await thumb.focus()
+    for _ in range(times):
+        await page.keyboard.press(key)
+        await page.wait_for_timeout(60)  # a student tapping the key, not a script
+
+
+async def _one_session(browser, url: str, index: int, log: dict, started: float) -> None:
+    def reached(stage: str) -> None:
+        log["stage"][index] = f"{stage} at {time.perf_counter() - started:.0f} s"
+        log.setdefault("timeline", {}).setdefault(index, []).append(
+            (stage, round(time.perf_counter() - started, 1))
+        )
+
+    context = await browser.new_context(viewport={"width": 1000, "height": 700})
+    page = await context.new_page()
+    script_errors: list[str] = []
+    page.on("pageerror", lambda exc: script_errors.append(str(exc)))
+    try:
+        reached("opening")
+        await page.goto(url, timeout=OPEN_TIMEOUT_MS)
+        await page.wait_for_function(IDLE, timeout=OPEN_TIMEOUT_MS, polling=200)
+        reached("opened")
+        await page.wait_for_function(
+            SHOWS_LAYERS,
+            arg=[DEFAULT_LAYERS, _dt_text(DEFAULT_LAYERS)],
+            timeout=OPEN_TIMEOUT_MS,
+            polling=200,
+        )
+        # Round 1: PageUp (about +13) and arrow presses give every session its own L.
+        thumb = _thumb(page, LAYERS_LABEL)
+        await _press(page, LAYERS_LABEL, "PageUp", index // 5)
+        await _press(page, LAYERS_LABEL, "ArrowRight", index % 5 + 1)
+        mine = int(await thumb.get_attribute("value"))
+        reached(f"round 1: pressed, waiting for L = {mine}")
+        await page.wait_for_function(
+            SHOWS_LAYERS, arg=[mine, _dt_text(mine)], timeout=STEP_TIMEOUT_MS, polling=200
+        )
+        reached("round 2")
+        # Round 2: another slider; L must stay this session's own.
+        await _press(page, SEED_LABEL, "ArrowLeft", 1 + index % 4)
+        await page.wait_for_timeout(300)
+        await page.wait_for_function(
+            SHOWS_LAYERS, arg=[mine, _dt_text(mine)], timeout=STEP_TIMEOUT_MS, polling=200
+        )
+        # Round 3: one step back on the first slider.
+        mine -= 1
+        reached("round 3")
+        await _press(page, LAYERS_LABEL, "ArrowLeft", 1)
+        await page.wait_for_function(
+            SHOWS_LAYERS, arg=[mine, _dt_text(mine)], timeout=STEP_TIMEOUT_MS, polling=200
+        )
+        assert int(await thumb.get_attribute("value")) == mine
+        log["layers"][index] = mine
+        log["problems"][index] = await _problems(page) + script_errors
+        reached("done")
+    except Exception:
+        log["seen"][index] = await _what_is_shown(page)
+        raise
+    finally:
+        await context.close()
+
+
+async def _what_is_shown(page) -> str:
+    """For a failure report: the session's slider, first metrics, URL and problems."""
+    try:
+        value = await _thumb(page, LAYERS_LABEL).get_attribute("value", timeout=5000)
+        metrics = await page.locator('[data-testid="stMetric"]').all_inner_texts()
+        state = await page.locator('[data-testid="stApp"]').get_attribute(
+            "data-test-script-state", timeout=5000
+        )
+        shown = " | ".join(" ".join(m.split()) for m in metrics[:1] + metrics[-2:-1])
+        return f"slider {value}, {shown}, script {state}, {page.url}, {await _problems(page)}"
+    except Exception as exc:  # the report must not hide the original failure
+        return f"(could not read the page: {exc})"
+
+
+async def _all_sessions(url: str, log: dict) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            started = time.perf_counter()
+            sessions = [_one_session(browser, url, i, log, started) for i in range(SESSIONS)]
+            try:
+                outcomes = await asyncio.wait_for(
+                    asyncio.gather(*sessions, return_exceptions=True), timeout=TEST_BUDGET_S
+                )
+            except TimeoutError:
+                log["failures"]["all"] = f"the sessions did not finish within {TEST_BUDGET_S} s"
+                return
+            log["failures"] = {
+                i: f"{type(o).__name__}: {o}" for i, o in enumerate(outcomes) if o is not None
+            }
+        finally:
+            await browser.close()
+
+
+def test_twenty_concurrent_sessions_each_see_their_own_state(
+    chromium_ready, tmp_path_factory, load_report
+):
+    if PAGE not in {p.name for p in registered_pages()}:
+        pytest.skip(f"the load test drives pages/{PAGE}.py, which app.py no longer registers")
+    log: dict = {"layers": {}, "problems": {}, "failures": {}, "stage": {}, "seen": {}}
+    # No background warm-up: it would compile the other pages during the test; a class
+    # meets a server that was opened (and so warmed) before the lesson.
+    no_warmup = {"RESODE_WARMUP": "0"}
+    with streamlit_server(tmp_path_factory.mktemp("load"), env=no_warmup) as server:
+        baseline = server.memory_kib()["VmRSS"]
+        samples: list[int] = []
+        stop = threading.Event()
+
+        def sample_memory() -> None:
+            while not stop.is_set():
+                samples.append(server.memory_kib()["VmRSS"])
+                stop.wait(0.25)
+
+        sampler = threading.Thread(target=sample_memory, daemon=True)
+        sampler.start()
+        started = time.perf_counter()
+        # Playwright's sync API (the page tests' browser) owns this thread's event loop.
+        runner = threading.Thread(
+            target=lambda: asyncio.run(_all_sessions(f"{server.url}/{PAGE}", log))
+        )
+        runner.start()
+        runner.join(TEST_BUDGET_S + 60)
+        seconds = time.perf_counter() - started
+        stop.set()
+        sampler.join()
+        memory = server.memory_kib()
+        server_alive = server.process.poll() is None
+
+    peak_mib = memory["VmHWM"] / 1024
+    load_report.append(
+        f"{SESSIONS} concurrent sessions on {PAGE} in {seconds:.0f} s; "
+        f"sessions with their own L: {len(log['layers'])}/{SESSIONS}; server RSS "
+        f"{baseline / 1024:.0f} MiB before, {max(samples, default=0) / 1024:.0f} MiB sampled max, "
+        f"peak VmHWM {peak_mib:.0f} MiB, {memory['VmRSS'] / 1024:.0f} MiB after"
+    )
+    assert not runner.is_alive(), f"not finished in the time budget; stages: {log['stage']}"
+    assert server_alive, "the server died under load"
+    assert not log["failures"], (log["failures"], log["stage"], log["seen"])
+    assert len(log["layers"]) == SESSIONS
+    # Every session ended on its own L (and saw it in the server's metrics, above): had
+    # one session's state leaked into another, some wait for "own L" would have failed.
+    assert len(set(log["layers"].values())) == SESSIONS, log["layers"]
+    assert not any(log["problems"].values()), log["problems"]
+    assert peak_mib < RSS_LIMIT_MIB, f"server peak RSS {peak_mib:.0f} MiB"

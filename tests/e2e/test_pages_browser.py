@@ -1,0 +1,265 @@
+"""Every page of the router in a real Chromium: open it, move each slider with the keyboard.
+
+For each slider the test presses an arrow key, waits for the rerun, and checks that a chart
+changed and that no exception or error box appeared. A probe injected into the page (a
+MutationObserver and performance.now()) times each move from the keydown to the last chart
+update of that rerun; the median and 95th percentile per page are printed at the end of the
+run. Screenshots of every page go to tests/e2e/screenshots/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+
+from e2e.app_pages import registered_pages
+from e2e.conftest import streamlit_server
+
+pytestmark = pytest.mark.e2e
+
+PAGES = registered_pages()
+OPEN_TIMEOUT_MS = 300_000  # the first visit compiles (cold CI machines: up to minutes)
+MOVE_TIMEOUT_MS = 300_000
+QUIET_MS = 400  # a rerun counts as finished once the page has been still this long
+VIEWPORT = {"width": 1400, "height": 1000}
+# Sliders that legitimately change no output at all (label substrings, per page). None so far.
+# (A slider that drives only metrics or a table passes; its move is not in the chart latency.)
+NO_CHART_SLIDERS: dict[str, tuple[str, ...]] = {}
+
+# Runs in the page before Streamlit loads. `arm()` snapshots the outputs (charts; metrics and
+# tables apart); the keydown that follows starts the clock; every DOM mutation (and a 50 ms
+# timer, for canvas tables) re-hashes them and records when they changed, relative to the
+# keydown. The last chart change of a rerun is its latency.
+PROBE = r"""
+(() => {
+  const CHART = '[data-testid="stVegaLiteChart"]';
+  const OTHER = '[data-testid="stMetric"], [data-testid="stDataFrame"], [data-testid="stTable"]';
+  const STATE = 'data-test-script-state';
+  const probe = {armed: false, t0: 0, base: {}, sig: {}, changes: {chart: [], other: []},
+                 sawRun: false, runEnd: null, lastMutation: 0, timer: null};
+  const hash = (text) => {
+    let h = 2166136261;
+    for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 16777619); }
+    return (h >>> 0).toString(16) + ':' + text.length;
+  };
+  const content = (el) => {
+    const svg = el.querySelector('svg.marks');
+    if (svg) return svg.outerHTML;
+    const canvases = [...el.querySelectorAll('canvas')].map((c) => c.toDataURL()).join('');
+    return canvases + el.innerText;
+  };
+  const signature = (selector) => {
+    const parts = [...document.querySelectorAll(selector)].map(content);
+    return parts.length + '|' + hash(parts.join('\u0000'));
+  };
+  probe.state = () => document.querySelector('[data-testid="stApp"]')?.getAttribute(STATE);
+  const check = () => {
+    const now = performance.now();
+    for (const [kind, selector] of [['chart', CHART], ['other', OTHER]]) {
+      const sig = signature(selector);
+      if (sig !== probe.sig[kind]) {
+        probe.sig[kind] = sig;
+        probe.changes[kind].push(now - probe.t0);
+      }
+    }
+  };
+  const observer = new MutationObserver((records) => {
+    if (!probe.armed || !probe.t0) return;
+    probe.lastMutation = performance.now();
+    for (const r of records) {
+      if (r.attributeName === STATE && (r.oldValue === 'running' || probe.state() === 'running')) {
+        probe.sawRun = true;
+      }
+    }
+    if (probe.sawRun && probe.state() === 'notRunning') {
+      probe.runEnd = probe.lastMutation - probe.t0;
+    }
+    check();
+  });
+  document.addEventListener('keydown', () => {
+    if (probe.armed && !probe.t0) {
+      probe.t0 = performance.now();
+      probe.lastMutation = probe.t0;
+      probe.timer = setInterval(check, 50);  // canvases (tables) repaint without DOM mutations
+    }
+  }, true);
+  probe.arm = () => {
+    Object.assign(probe, {armed: true, t0: 0, changes: {chart: [], other: []}, sawRun: false,
+                          runEnd: null});
+    probe.base = {chart: signature(CHART), other: signature(OTHER)};
+    probe.sig = {...probe.base};
+  };
+  probe.settled = (quiet) => probe.runEnd !== null && probe.state() === 'notRunning'
+    && performance.now() - probe.lastMutation > quiet;
+  probe.result = () => {
+    check();
+    clearInterval(probe.timer);
+    probe.armed = false;
+    const last = (list) => (list.length ? list[list.length - 1] : null);
+    return {chart: signature(CHART) !== probe.base.chart,
+            other: signature(OTHER) !== probe.base.other,
+            latency: last(probe.changes.chart), otherLatency: last(probe.changes.other),
+            run: probe.runEnd};
+  };
+  window.__probe = probe;
+  const start = () => observer.observe(document.documentElement, {subtree: true, childList: true,
+    attributes: true, attributeOldValue: true, characterData: true});
+  if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
+})();
+"""
+IDLE = (
+    "() => document.querySelector('[data-testid=\"stApp\"]')"
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+)
+
+
+def page_problems(page) -> list[str]:
+    """Exceptions, error boxes and tracebacks shown on the page."""
+    problems = [
+        f"exception shown: {text[:300]}"
+        for text in page.locator('[data-testid="stException"]').all_inner_texts()
+    ]
+    problems += [
+        f"error box shown: {text[:300]}"
+        for text in page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+    ]
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    if "Traceback (most recent call last)" in body:
+        problems.append("a traceback is shown")
+    return problems
+
+
+def wait_until_idle(page, timeout_ms: int) -> None:
+    # A fresh page starts 'initial', then 'running'; 'notRunning' means the script finished.
+    page.wait_for_function(IDLE, timeout=timeout_ms, polling=100)
+    page.wait_for_timeout(QUIET_MS)
+    page.wait_for_function(IDLE, timeout=timeout_ms, polling=100)
+
+
+def screenshot(page, path) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so grow the window to fit it."""
+    height = page.evaluate(
+        '() => Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
+        '[data-testid="stSidebarContent"]\')].map((e) => e.scrollHeight), 0)'
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(max(height, 600), 16000)})
+    page.wait_for_timeout(500)  # let the charts settle at the new size
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(VIEWPORT)
+    page.wait_for_timeout(300)
+
+
+def slider_labels(page) -> list[str]:
+    inputs = page.locator('[data-testid="stSlider"] input[type="range"]')
+    return [inputs.nth(i).get_attribute("aria-label") or "" for i in range(inputs.count())]
+
+
+def move_slider(page, label: str) -> dict | None:
+    """Press an arrow key on the slider `label`; None if it is disabled or gone."""
+    name = json.dumps(label, ensure_ascii=False)  # a CSS string (labels hold Δ, ₁, quotes)
+    thumb = page.locator(f'[data-testid="stSlider"] input[type="range"][aria-label={name}]')
+    if thumb.count() == 0 or thumb.first.is_disabled():
+        return None
+    thumb = thumb.first
+    before = thumb.get_attribute("value")
+    at_max = float(before) >= float(thumb.get_attribute("max"))
+    thumb.focus()
+    page.evaluate("window.__probe.arm()")
+    page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
+    page.wait_for_function(
+        f"() => window.__probe.settled({QUIET_MS})", timeout=MOVE_TIMEOUT_MS, polling=50
+    )
+    result = page.evaluate("window.__probe.result()")
+    result.update(label=label, before=before, after=thumb.get_attribute("value"))
+    return result
+
+
+@pytest.mark.parametrize("app_page", PAGES, ids=[p.name for p in PAGES])
+def test_page_in_chromium(app_page, browser, server, screenshots, latency_log):
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(PROBE)
+    page = context.new_page()
+    script_errors: list[str] = []
+    page.on("pageerror", lambda exc: script_errors.append(str(exc)))
+    try:
+        page.goto(f"{server.url}/{app_page.url_path}", timeout=60_000)
+        wait_until_idle(page, OPEN_TIMEOUT_MS)
+        assert page.locator("h1").count() >= 1, "the page shows no title"
+        assert not page_problems(page), page_problems(page)
+        screenshot(page, screenshots / f"{app_page.name}.png")
+
+        exempt = NO_CHART_SLIDERS.get(app_page.name, ())
+        failures, latencies, table_only = [], [], []
+        for label in slider_labels(page):
+            moved = move_slider(page, label)
+            if moved is None:
+                continue
+            if moved["after"] == moved["before"]:
+                failures.append(f"{label!r}: the arrow key did not move the slider")
+            if not (moved["chart"] or moved["other"]) and not any(t in label for t in exempt):
+                failures.append(f"{label!r}: no chart, metric or table changed after the rerun")
+            if moved["chart"] and moved["latency"] is not None:
+                latencies.append(moved["latency"])
+            elif moved["other"]:
+                table_only.append(label)
+            failures += [f"{label!r}: {problem}" for problem in page_problems(page)]
+        if latencies:
+            latency_log[app_page.name] = latencies
+        if latencies or table_only:
+            screenshot(page, screenshots / f"{app_page.name}-moved.png")
+        assert not script_errors, script_errors
+        assert not failures, failures
+        if latencies:
+            print(
+                f"{app_page.name}: {len(latencies)} chart moves, median "
+                f"{statistics.median(latencies):.0f} ms, max {max(latencies):.0f} ms; "
+                f"sliders that change only metrics/tables: {table_only}"
+            )
+    finally:
+        context.close()
+
+
+def test_navigation_lists_every_registered_page(browser, server):
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    try:
+        page.goto(server.url, timeout=60_000)
+        wait_until_idle(page, OPEN_TIMEOUT_MS)
+        links = page.locator('[data-testid="stSidebarNavLink"]')
+        hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
+        assert len(hrefs) == len(PAGES), hrefs
+        for app_page in PAGES:
+            if app_page.url_path:
+                assert any(h.rstrip("/").endswith("/" + app_page.url_path) for h in hrefs), (
+                    app_page.url_path,
+                    hrefs,
+                )
+    finally:
+        context.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Streamlit runs a pages/ folder next to app.py as a v1 multipage app until app.py "
+    "has called st.navigation once: the first visitor of a fresh server who arrives on a deep "
+    "link gets the raw file list as navigation, no wide layout and no app.py set-up. Renaming "
+    "pages/ (e.g. to lessons/) fixes it; then remove this marker.",
+)
+def test_deep_link_on_a_fresh_server_uses_the_router(browser, chromium_ready, tmp_path_factory):
+    """A student's first visit after a (cold) start is a shared link to a lesson, not '/'."""
+    target = next(p for p in PAGES if not p.default)
+    with streamlit_server(tmp_path_factory.mktemp("deeplink")) as fresh:
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        try:
+            page.goto(f"{fresh.url}/{target.url_path}", timeout=60_000)
+            wait_until_idle(page, OPEN_TIMEOUT_MS)
+            links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
+            titles = [p.title for p in PAGES]
+            shown = [" ".join(text.split()) for text in links]
+            assert len(shown) == len(titles), shown
+            assert all(title in text for title, text in zip(titles, shown, strict=True)), shown
+        finally:
+            context.close()
