@@ -49,6 +49,9 @@ def _number_text(value: float) -> str:
 # ----------------------------------------------------------------------------- parameters
 
 
+RECENT_ADDRESSES = 16  # addresses a session remembers having written
+
+
 @dataclass(frozen=True)
 class Param:
     """One widget: its session-state key and its default. Subclasses say what is valid."""
@@ -465,6 +468,10 @@ class PageState(PageSpec):
         return f"_url_{self.prefix}_written"
 
     @property
+    def _recent_key(self) -> str:
+        return f"_url_{self.prefix}_recent"
+
+    @property
     def _hidden_key(self) -> str:
         return f"_url_{self.prefix}_hidden"
 
@@ -491,7 +498,10 @@ class PageState(PageSpec):
 
         state = st.session_state
         current = {name: st.query_params[name] for name in st.query_params}
-        if state.get(self._written_key) != current:
+        # A slow rerun can arrive carrying an address this session wrote a few runs ago:
+        # only an address it never wrote is a new link.
+        own = current == state.get(self._written_key) or current in state.get(self._recent_key, [])
+        if not own:
             # A fresh load (or an address this session did not write): the link wins.
             restored = self.parse_query(current)
             for key, value in restored.values.items():
@@ -537,6 +547,8 @@ class PageState(PageSpec):
         if current != query:
             st.query_params.from_dict(query)
         state[self._written_key] = query
+        recent = [q for q in state.get(self._recent_key, []) if q != query]
+        state[self._recent_key] = (recent + [query])[-RECENT_ADDRESSES:]
 
     def values(self) -> dict[str, Any]:
         """The current value of every declared widget."""
