@@ -17,17 +17,10 @@ from jaxtyping import Array, Float
 
 from ._aot import AotFunction
 from ._solvers import as_float_array, as_time_grid, as_vector_field, solve_at
-from ._training import SolverSettings, solver_settings
+from ._training import SolverSettings, _bucket, solver_settings
 
 BATCH_BUCKETS = (1, 16, 64, 256, 1024)
 TIME_BUCKETS = (16, 64, 256, 1024)
-
-
-def _bucket(n: int, sizes: tuple[int, ...]) -> int:
-    for size in sizes:
-        if n <= size:
-            return size
-    return -(-n // sizes[-1]) * sizes[-1]
 
 
 class ManySolution(eqx.Module):
