@@ -2,27 +2,13 @@
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
+from page_data import chart_frames, shown_metrics
 
 PAGE = "pages/identity_experiment.py"
 
 
-def _metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def _chart_frames(at) -> list[pd.DataFrame]:
-    frames = []
-    for chart in at.get("vega_lite_chart"):
-        parts = [
-            pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets
-        ]
-        frames.append(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
-    return frames
-
-
 def _frame_with(at, column: str) -> pd.DataFrame:
-    return next(f for f in _chart_frames(at) if column in f.columns)
+    return next(f for f in chart_frames(at) if column in f.columns)
 
 
 def _ok(at) -> None:
@@ -33,7 +19,7 @@ def _ok(at) -> None:
 def test_defaults_plain_never_converges_resnet_always_does(open_page):
     at = open_page(PAGE)
     _ok(at)
-    metrics = _metrics(at)
+    metrics = shown_metrics(at)
     assert metrics["plain: epochs to MSE < 0.01"] == "not reached"
     resnet_epochs = int(metrics["ResNet: epochs to MSE < 0.01"].replace(",", ""))
     assert 1 <= resnet_epochs < 10_000
@@ -66,14 +52,14 @@ def test_seed_and_seed_count_widgets(open_page):
     _ok(at)
     at.slider(key="ie_seed").set_value(3).run()
     _ok(at)
-    assert _metrics(at)["plain: epochs to MSE < 0.01"] == "not reached"
+    assert shown_metrics(at)["plain: epochs to MSE < 0.01"] == "not reached"
     at.slider(key="ie_n_seeds").set_value(3).run()
     _ok(at)
-    metrics = _metrics(at)
+    metrics = shown_metrics(at)
     assert metrics["plain: converged"] == "0% of 3"
     assert metrics["ResNet: converged"] == "100% of 3"
     assert len(_frame_with(at, "outcome")) == 6
     at.slider(key="ie_n_seeds").set_value(10).run()  # a second chunk of seeds
     _ok(at)
-    assert _metrics(at)["ResNet: converged"] == "100% of 10"
+    assert shown_metrics(at)["ResNet: converged"] == "100% of 10"
     assert sorted(_frame_with(at, "outcome")["seed"].unique()) == list(range(10))

@@ -2,27 +2,13 @@
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
+from page_data import chart_frames, shown_metrics
 
 PAGE = "pages/resnet_euler.py"
 
 
-def _metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def _chart_frames(at) -> list[pd.DataFrame]:
-    frames = []
-    for chart in at.get("vega_lite_chart"):
-        parts = [
-            pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets
-        ]
-        frames.append(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
-    return frames
-
-
 def _trajectory(at) -> pd.DataFrame:
-    return next(f for f in _chart_frames(at) if {"t", "value", "source"} <= set(f.columns))
+    return next(f for f in chart_frames(at) if {"t", "value", "source"} <= set(f.columns))
 
 
 def _slopes(at) -> dict[str, float]:
@@ -49,7 +35,7 @@ def _resnet_euler_gap(at) -> float:
 def test_defaults_resnet_equals_euler_and_orders_show(open_page):
     at = open_page(PAGE)
     _ok(at)
-    metrics = _metrics(at)
+    metrics = shown_metrics(at)
     assert metrics["Δt = T / L"] == "0.25"
     assert float(metrics["max |ResNet − Euler|"]) <= 1e-5
     assert _resnet_euler_gap(at) <= 1e-5
@@ -61,7 +47,7 @@ def test_defaults_resnet_equals_euler_and_orders_show(open_page):
     assert abs(slopes["Euler = ResNet"] - 1.0) < 0.1
     assert abs(slopes["Midpoint (order 2)"] - 2.0) < 0.3
     assert abs(slopes["Classical RK4 (order 4)"] - 4.0) < 0.5
-    errors = next(f for f in _chart_frames(at) if "dt" in f.columns)
+    errors = next(f for f in chart_frames(at) if "dt" in f.columns)
     euler = errors[errors["solver"] == "Euler = ResNet"].dropna(subset=["dt"])
     assert (
         euler["error"].is_monotonic_increasing
@@ -74,11 +60,11 @@ def test_defaults_resnet_equals_euler_and_orders_show(open_page):
 def test_layers_seed_and_solver_widgets(open_page, compile_counter):
     at = open_page(PAGE)
     _ok(at)
-    coarse = float(_metrics(at)["ResNet error at T"])
+    coarse = float(shown_metrics(at)["ResNet error at T"])
     compile_counter.count = 0
     at.slider(key="re_layers").set_value(64).run()
     _ok(at)
-    metrics = _metrics(at)
+    metrics = shown_metrics(at)
     assert metrics["Δt = T / L"] == "0.03125"
     assert float(metrics["max |ResNet − Euler|"]) <= 1e-5
     assert _resnet_euler_gap(at) <= 1e-5
@@ -90,7 +76,7 @@ def test_layers_seed_and_solver_widgets(open_page, compile_counter):
     assert compile_counter.count == 0  # Δt, depth and the field's weights are runtime values
     at.selectbox(key="re_solver").select("midpoint").run()
     _ok(at)
-    assert "Midpoint (order 2) error at T" in _metrics(at)
+    assert "Midpoint (order 2) error at T" in shown_metrics(at)
     at.multiselect(key="re_solvers").select("heun").run()
     _ok(at)
     assert "Heun (order 2)" in _slopes(at)

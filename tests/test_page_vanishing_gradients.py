@@ -1,29 +1,14 @@
 """AppTest checks of pages/vanishing_gradients.py: defaults, every widget, the data shown."""
 
 import pandas as pd
-import pyarrow as pa
+from page_data import chart_frames, shown_metrics
 
 PAGE = "pages/vanishing_gradients.py"
 
 
-def _metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def _chart_frames(at) -> list[pd.DataFrame]:
-    """The data behind each altair chart on the page, in page order."""
-    frames = []
-    for chart in at.get("vega_lite_chart"):
-        parts = [
-            pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets
-        ]
-        frames.append(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
-    return frames
-
-
 def _grad_frame(at) -> pd.DataFrame:
     """Both gradient charts (at initialisation, after training) in one frame."""
-    return pd.concat([f for f in _chart_frames(at) if "grad_norm" in f.columns], ignore_index=True)
+    return pd.concat([f for f in chart_frames(at) if "grad_norm" in f.columns], ignore_index=True)
 
 
 def _ok(at) -> None:
@@ -34,7 +19,7 @@ def _ok(at) -> None:
 def test_defaults_show_vanishing_gradients_degradation_and_identity(open_page):
     at = open_page(PAGE)
     _ok(at)
-    metrics = _metrics(at)
+    metrics = shown_metrics(at)
     # Depth 50: the plain net's first layer gets orders of magnitude less gradient.
     assert float(metrics["plain: first / last layer"]) < 1e-3
     assert 0.2 < float(metrics["ResNet: first / last layer"]) < 5
@@ -75,7 +60,7 @@ def test_runtime_widgets_answer_without_recompiling(open_page, compile_counter):
     _ok(at)
     at.slider(key="vg_shrink").set_value(0.0).run()
     _ok(at)
-    metrics = _metrics(at)
+    metrics = shown_metrics(at)
     assert float(metrics["plain: slope of the output"]) == 0.0
     assert abs(float(metrics["ResNet: slope of the output"]) - 1.0) < 1e-6
     at.selectbox(key="vg_branch").select("h = 1/L").run()
@@ -94,7 +79,7 @@ def test_structural_widgets_and_edge_cases(open_page):
     _ok(at)
     # Sigmoid at depth 50: the plain gradient underflows to 0 and the page says so.
     assert any("underflow" in c.value for c in at.caption)
-    assert float(_metrics(at)["first layer: plain / ResNet"]) < 1e-3
+    assert float(shown_metrics(at)["first layer: plain / ResNet"]) < 1e-3
     at.slider(key="vg_epochs").set_value(0).run()
     _ok(at)
     assert any("epochs above 0" in i.value for i in at.info)
