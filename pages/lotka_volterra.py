@@ -1,5 +1,6 @@
 """Lotka–Volterra: fit a neural ODE on a window of a predator–prey series, then extrapolate."""
 
+from resode_ui.advice import divergence_advice
 from resode_ui.frame import error_box, page_frame
 
 page_frame()
@@ -259,7 +260,7 @@ m2.metric("Error beyond the window", f"{100 * err_out:.1f} %" if np.isfinite(err
 m3.metric("Final loss", f"{finite_losses[-1]:.3g}" if finite_losses.size else "–")
 m4.metric("Training time", f"{fit['seconds']:.1f} s")
 if fit["diverged"]:
-    error_box("Training diverged (non-finite loss): lower the learning rate.")
+    error_box(divergence_advice(fit["settings"], float(lr)))
 if not learned["ok"]:
     error_box(
         "The learned model blew up before the horizon: it has not captured the dynamics. "

@@ -1,5 +1,6 @@
 """Regression as a flow: move each input along dx/dt = V(x, t; θ) until it lands on its target."""
 
+from resode_ui.advice import divergence_advice
 from resode_ui.frame import error_box, page_frame
 
 page_frame()
@@ -188,7 +189,7 @@ m1.metric(f"Neural ODE in {dim}-D: MSE", f"{plain['mse']:.4f}")
 m2.metric(f"Augmented ODE (+{extra}): MSE", f"{augmented['mse']:.4f}")
 m3.metric(f"ResNet, {blocks} blocks: MSE", f"{resnet['mse']:.4f}")
 if plain["diverged"] or augmented["diverged"]:
-    error_box("A neural-ODE fit diverged (non-finite loss): lower the learning rate.")
+    error_box(divergence_advice(rc.flow_settings(), float(lr), what="A neural-ODE fit"))
 if representable:
     st.success(
         f"A flow in {dim}-D can represent this map: all three models should fit it.", icon="✅"

@@ -1,5 +1,6 @@
 """The spiral test equation: learn du/dt = Aᵀu³ from samples, then test it elsewhere."""
 
+from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.frame import error_box, page_frame
 
 page_frame()
@@ -362,10 +363,7 @@ m2.metric("Final loss", f"{finite[-1]:.4g}" if finite.size else "–")
 m3.metric("Epochs run", f"{finite.size}")
 m4.metric("Training time", f"{fit['seconds']:.2f} s")
 if fit["diverged"]:
-    error_box(
-        "Training diverged (the loss became NaN or infinite) and stopped at the last good "
-        "parameters. Lower the learning rate, use an adaptive solver or a smaller Δt."
-    )
+    error_box(divergence_advice(fit_settings, float(lr)))
 
 if compare:
     b_key = (*fit_key[:6], int(b_epochs), *fit_key[7:])
@@ -421,7 +419,7 @@ over starting points on a 15 × 15 grid of the plane.
                 width="stretch",
             )
             if side_fit["diverged"]:
-                error_box(f"{side} diverged: lower the learning rate.")
+                error_box(divergence_advice(fit_settings, float(lr), what=side))
     st.session_state["sp_compared"] = compared
     a, b = compared["A"], compared["B"]
     st.caption(
@@ -434,10 +432,7 @@ over starting points on a 15 × 15 grid of the plane.
 
 views = fit_views(fit_key, model, fit_settings)
 if not np.all(views["learned_ok"]):
-    st.warning(
-        "The learned field could not be solved over the whole window from some starting "
-        "points (the solution blew up or needed too many steps)."
-    )
+    st.warning(unsolved_advice(fit_settings, "over the whole window from some starting points"))
 
 # --- the notes' figure: u₁, u₂ against t
 st.subheader("Fit on the training window")
@@ -555,8 +550,8 @@ e1.metric(
 e2.metric("Distance of u₀ from the training start (2, 0)", f"{np.hypot(u1 - 2.0, u2):.2f}")
 if not ext["ok"]:
     error_box(
-        "The learned field blew up from this starting point (or needed too many steps): it has "
-        "not learned anything reliable there."
+        unsolved_advice(fit_settings, "from this starting point")
+        + " It has not learned anything reliable there."
     )
 left, right = st.columns(2)
 with left:

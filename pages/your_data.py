@@ -1,5 +1,6 @@
 """Your own time series: upload a CSV, fit a neural ODE, extrapolate, export, compare solvers."""
 
+from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.frame import error_box, page_frame
 
 page_frame()
@@ -533,14 +534,12 @@ for result in results:
         f"{fit['seconds']:.2f} s" if not fit.get("loaded") else "loaded",
     )
     if fit["diverged"]:
-        error_box(
-            f"{result['label']}: training diverged (the loss became NaN or infinite) and stopped "
-            "at the last good parameters. Lower the learning rate or choose an adaptive solver."
-        )
+        error_box(divergence_advice(fit["settings"], float(lr), what=result["label"]))
     if not (result["pred"]["dense"]["ok"] and result["pred"]["table"]["ok"]):
         st.warning(
-            f"{result['label']}: the learned field could not be solved over the whole range "
-            "(the solution blew up or needed too many steps); the curve stops being reliable."
+            f"{result['label']}: "
+            + unsolved_advice(fit["settings"], "over the whole range")
+            + " The curve stops being reliable where it breaks off."
         )
 
 window_end = float(ts[n_train - 1]) if n_train < n else None

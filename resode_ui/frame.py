@@ -109,8 +109,24 @@ def _only_script_running() -> bool:
     return not busy
 
 
+def _hand_over_to_router() -> None:
+    """Make a fresh server's first deep link run app.py's router, not the raw pages/ list.
+
+    Until some script has called ``st.navigation``, Streamlit treats a ``pages/`` folder
+    next to the main script as an old-style multipage app: the first visitor who opens a
+    shared link such as ``/spiral`` would get the bare file list as navigation and none of
+    app.py's set-up. Switching that mode off and rerunning once lets app.py take over.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_frame() -> None:
     """Call at the top of every page (it is idempotent and cheap)."""
+    _hand_over_to_router()
     _jax_setup()
     release_free_memory()
     start_background_warmup()

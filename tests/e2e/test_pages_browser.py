@@ -240,13 +240,6 @@ def test_navigation_lists_every_registered_page(browser, server):
         context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Streamlit runs a pages/ folder next to app.py as a v1 multipage app until app.py "
-    "has called st.navigation once: the first visitor of a fresh server who arrives on a deep "
-    "link gets the raw file list as navigation, no wide layout and no app.py set-up. Renaming "
-    "pages/ (e.g. to lessons/) fixes it; then remove this marker.",
-)
 def test_deep_link_on_a_fresh_server_uses_the_router(browser, chromium_ready, tmp_path_factory):
     """A student's first visit after a (cold) start is a shared link to a lesson, not '/'."""
     target = next(p for p in PAGES if not p.default)
