@@ -19,7 +19,7 @@ TRIM_INTERVAL_S = 5.0
 # page holds 200-500 MB of them; on a small Community Cloud container set e.g. 450
 # (a root-level secret becomes an environment variable there).
 MEMORY_LIMIT_MB = float(os.environ.get("RESODE_MEMORY_LIMIT_MB", "1200"))
-_last_page = {"hash": None}
+LAST_PAGE_KEY = "_resode_last_page"  # session state: the page of the previous run
 _last_trim = {"at": 0.0}
 _trim_lock = threading.Lock()
 
@@ -88,14 +88,21 @@ def resident_mb() -> float:
 
 
 def _page_changed() -> bool:
-    """True when this run shows another page than the last run in this process did."""
+    """True when this session now shows another page than on its previous run.
+
+    Kept per session: with a class spread over several pages, a process-wide "last page"
+    would count every other student's rerun as a page switch and clear the compiled
+    programs again and again.
+    """
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
     page = getattr(ctx, "page_script_hash", None) if ctx else None
-    changed = page is not None and page != _last_page["hash"]
-    _last_page["hash"] = page
-    return changed
+    if page is None:
+        return False
+    previous = st.session_state.get(LAST_PAGE_KEY)
+    st.session_state[LAST_PAGE_KEY] = page
+    return page != previous
 
 
 def _only_script_running() -> bool:
