@@ -15,10 +15,12 @@ import resode_core as rc
 from resode_ui.warmup import start_background_warmup
 
 TRIM_INTERVAL_S = 5.0
-# Above this resident size, switching pages drops compiled programs (0: never). Every
-# page holds 200-500 MB of them; on a small Community Cloud container set e.g. 450
-# (a root-level secret becomes an environment variable there).
-MEMORY_LIMIT_MB = float(os.environ.get("RESODE_MEMORY_LIMIT_MB", "1200"))
+# Above this resident size, a session's switch to another page drops the compiled programs
+# (0: never). The server needs about 450 MB with one page's programs and every page adds
+# 150-450 MB; Streamlit Community Cloud's smallest containers stop an app at 690 MB.
+# Results of settings already seen stay cached, so a dropped program costs only the next
+# new setting about a second. On a big machine raise it (RESODE_MEMORY_LIMIT_MB=4000).
+MEMORY_LIMIT_MB = float(os.environ.get("RESODE_MEMORY_LIMIT_MB", "500"))
 LAST_PAGE_KEY = "_resode_last_page"  # session state: the page of the previous run
 _last_trim = {"at": 0.0}
 _trim_lock = threading.Lock()
@@ -56,17 +58,8 @@ def release_free_memory() -> None:
     libc = _libc()
     if libc is None:
         return
-    if (
-        MEMORY_LIMIT_MB
-        and _page_changed()
-        and resident_mb() > MEMORY_LIMIT_MB
-        and _only_script_running()
-    ):
-        # The persistent cache and the stored traced programs make the next use of a
-        # dropped program cost about a second, not a full trace and compile.
-        jax.clear_caches()
-        gc.collect()
-        libc.malloc_trim(0)
+    if _page_changed() and over_memory_limit() and only_script_running():
+        drop_compiled_programs()
         return
     with _trim_lock:
         now = time.monotonic()
@@ -74,6 +67,23 @@ def release_free_memory() -> None:
             return
         _last_trim["at"] = now
     libc.malloc_trim(0)
+
+
+def drop_compiled_programs() -> None:
+    """Free every compiled JAX program (results in st.cache_data stay).
+
+    The persistent cache and the stored traced programs make the next use of a dropped
+    program cost about a second, not a full trace and compile.
+    """
+    jax.clear_caches()
+    gc.collect()
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def over_memory_limit() -> bool:
+    return bool(MEMORY_LIMIT_MB) and resident_mb() > MEMORY_LIMIT_MB
 
 
 def resident_mb() -> float:
@@ -102,10 +112,11 @@ def _page_changed() -> bool:
         return False
     previous = st.session_state.get(LAST_PAGE_KEY)
     st.session_state[LAST_PAGE_KEY] = page
-    return page != previous
+    # Arriving is not a switch: a class joining one page must not clear it thirty times.
+    return previous is not None and page != previous
 
 
-def _only_script_running() -> bool:
+def only_script_running() -> bool:
     """True if no other session's script (or the warm-up) is running right now."""
     busy = [
         t

@@ -76,15 +76,21 @@ def warm_page(runtime, page: str) -> float:
 
 def _warm_all(runtime) -> None:
     total = time.perf_counter()
-    from resode_ui.frame import MEMORY_LIMIT_MB, release_free_memory, resident_mb
+    from resode_ui.frame import (
+        drop_compiled_programs,
+        only_script_running,
+        over_memory_limit,
+        release_free_memory,
+    )
 
     for page in page_order():
-        if MEMORY_LIMIT_MB and resident_mb() > 0.8 * MEMORY_LIMIT_MB:
-            LOG.info("warm-up: stopped before %s to stay under the memory limit", page)
-            break
         try:
             seconds = warm_page(runtime, page)
             release_free_memory()
+            # The page's default results are cached now and its programs are on disk:
+            # under the memory limit its compiled programs are worth less than the room.
+            if over_memory_limit() and only_script_running():
+                drop_compiled_programs()
             LOG.info("warm-up: %s in %.1f s", page, seconds)
         except Exception as error:  # an optimisation only: never break the app
             LOG.warning("warm-up of %s skipped: %r", page, error)
