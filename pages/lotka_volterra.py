@@ -2,6 +2,7 @@
 
 from resode_ui.advice import divergence_advice
 from resode_ui.frame import error_box, page_frame
+from resode_ui.live import LiveTraining
 
 page_frame()
 
@@ -12,11 +13,12 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
-from resode_ui import node_charts as nc, url_state as us  # noqa: E402
+from resode_ui import fit_store as fs, node_charts as nc, url_state as us  # noqa: E402
 
 RATES = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
 DENSE = 300
-MAX_FITS = 6
+MAX_FITS = 6  # fits a session keeps for itself (all sessions share more)
+WARMUP_EPOCHS = 250  # per stage of the growing window (30 % and 60 % of the samples)
 # The page's settings as they appear in its address (see resode_ui/url_state.py).
 STATE = us.PageState(
     "lv",
@@ -100,21 +102,14 @@ def conserved(params, ys) -> np.ndarray:
         return d * x - g * np.log(x) + b * y - a * np.log(y)
 
 
-def train(
-    obs: dict, seed: int, epochs: int, lr: float, grow: bool, progress_box, chart_box
-) -> dict:
+def train(obs: dict, seed: int, epochs: int, lr: float, grow: bool, start, save_checkpoint) -> dict:
+    """Train, or go on from the checkpoint `start`, streaming a progress bar and the loss curve."""
     # The network works on standardised states z = (u − m)/s, so tanh sees numbers near 0.
     mean, scale = obs["noisy"].mean(axis=0), obs["noisy"].std(axis=0) + 1e-6
     z = (obs["noisy"] - mean) / scale
     settings = rc.solver_settings("tsit5", rtol=1e-5, atol=1e-7)
-    total = epochs + (500 if grow else 0)
-    bar = progress_box.progress(0.0, text="Compiling and training …")
-
-    def show(done, losses, grad_norms):
-        bar.progress(min(done / total, 1.0), text=f"epoch {done} / {total}, loss {losses[-1]:.4g}")
-        frame = pd.DataFrame({"epoch": np.arange(1, losses.size + 1), "loss": losses})
-        chart_box.altair_chart(nc.history_chart(frame, y_title="loss (live)"), width="stretch")
-
+    total = epochs + (2 * WARMUP_EPOCHS if grow else 0)
+    show = LiveTraining(st.empty(), st.empty(), total, start=start)
     started = time.perf_counter()
     state = rc.init_ode_fit(2, seed=seed, learning_rate=lr, cube_input=False)
     state, losses, grad_norms = rc.train_ode_growing_window(
@@ -126,17 +121,18 @@ def train(
         learning_rate=lr,
         final_fraction=0.05,
         warmup_fractions=(0.3, 0.6) if grow else (),
-        warmup_epochs=250,
+        warmup_epochs=WARMUP_EPOCHS,
         progress=show,
+        start=start,
+        checkpoint=save_checkpoint,
     )
-    progress_box.empty()
-    chart_box.empty()
+    show.clear()
     return {
         "model": state.model,
         "settings": settings,
         "losses": losses,
         "diverged": bool(state.diverged),
-        "seconds": time.perf_counter() - started,
+        "seconds": time.perf_counter() - started + (start.seconds if start is not None else 0.0),
         "mean": mean,
         "scale": scale,
         "first": obs["noisy"][0],
@@ -223,16 +219,18 @@ fit_key = (
     float(lr),
     bool(grow),
 )
-fits = st.session_state.setdefault("lv_fits", {})
-if fit_key not in fits:
-    try:
-        fits[fit_key] = train(obs, seed, int(epochs), float(lr), bool(grow), st.empty(), st.empty())
-    except ValueError as problem:
-        error_box(str(problem))
-        st.stop()
-    while len(fits) > MAX_FITS:
-        fits.pop(next(iter(fits)))
-fit = fits[fit_key]
+try:
+    fit = fs.shared_fit(
+        "lotka_volterra",
+        fit_key,
+        lambda start, save: train(obs, seed, int(epochs), float(lr), bool(grow), start, save),
+        session_key="lv_fits",
+        keep=MAX_FITS,
+        total_epochs=int(epochs) + (2 * WARMUP_EPOCHS if grow else 0),
+    )
+except ValueError as problem:
+    error_box(str(problem))
+    st.stop()
 learned = learned_path(
     fit_key,
     fit["model"],

@@ -2,17 +2,19 @@
 
 from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.frame import error_box, page_frame
+from resode_ui.live import LiveTraining
 
 page_frame()
 
 import time  # noqa: E402
+from collections.abc import Mapping  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
-from resode_ui import node_charts as nc, url_state as us  # noqa: E402
+from resode_ui import fit_store as fs, node_charts as nc, url_state as us  # noqa: E402
 
 ONE = "One trajectory from u₀ = (2, 0), as in the notes"
 SEVERAL = "Several trajectories spread over the plane"
@@ -26,7 +28,7 @@ BOX = 2.5  # the plane region shown: [-2.5, 2.5]²
 R_MAX = 2.5  # training starts spread over 0.5 ≤ |u₀| ≤ R_MAX
 MAP_SIDE = 15  # error map resolution (15 × 15 initial conditions)
 DENSE = 120  # points per drawn trajectory
-MAX_FITS = 6  # fits kept per session
+MAX_FITS = 6  # fits a session keeps for itself (all sessions share more)
 NAMES = ("u₁", "u₂")
 
 NOTES_LABEL = "The notes' set-up: one trajectory, Adam(0.1), 25 epochs"
@@ -163,17 +165,11 @@ def error_map(fit_key: tuple, _model, _settings, horizon: float) -> dict:
     return {"points": points, "error_pct": errors}
 
 
-def train(fit_key: tuple, data: dict, settings, progress_box, chart_box) -> dict:
-    """Train from scratch, streaming a progress bar and the loss curve."""
+def train(fit_key: tuple, data: dict, settings, start, save_checkpoint) -> dict:
+    """Train, or go on from the checkpoint `start`, streaming a progress bar and the loss curve."""
     (_, _, _, _, _, seed, epochs, lr, decay, *_rest) = fit_key
-    bar = progress_box.progress(0.0, text="Compiling and training …")
+    show = LiveTraining(st.empty(), st.empty(), epochs, start=start)
     started = time.perf_counter()
-
-    def show(done: int, losses: np.ndarray, grad_norms: np.ndarray) -> None:
-        bar.progress(done / epochs, text=f"epoch {done} / {epochs}, loss {losses[-1]:.4g}")
-        frame = pd.DataFrame({"epoch": np.arange(1, losses.size + 1), "loss": losses})
-        chart_box.altair_chart(nc.history_chart(frame, y_title="loss (live)"), width="stretch")
-
     state = rc.init_ode_fit(2, seed=seed, learning_rate=lr)
     trajectories = rc.trajectory_data(data["ts"], data["noisy"])
     state, losses, grad_norms = rc.train_ode_streaming(
@@ -184,10 +180,11 @@ def train(fit_key: tuple, data: dict, settings, progress_box, chart_box) -> dict
         learning_rate=lr,
         final_fraction=decay,
         progress=show,
+        start=start,
+        checkpoint=save_checkpoint,
     )
-    seconds = time.perf_counter() - started
-    progress_box.empty()
-    chart_box.empty()
+    seconds = time.perf_counter() - started + (start.seconds if start is not None else 0.0)
+    show.clear()
     return {
         "model": state.model,
         "settings": settings,
@@ -198,16 +195,16 @@ def train(fit_key: tuple, data: dict, settings, progress_box, chart_box) -> dict
     }
 
 
-def trained_fit(fit_key: tuple, data: dict, settings) -> dict:
-    """The fit for these settings: from this session's store, or trained now (kept, LRU)."""
-    fits = st.session_state.setdefault("sp_fits", {})
-    if fit_key in fits:
-        fits[fit_key] = fits.pop(fit_key)  # most recently used last
-    else:
-        fits[fit_key] = train(fit_key, data, settings, st.empty(), st.empty())
-        while len(fits) > MAX_FITS:
-            fits.pop(next(iter(fits)))
-    return fits[fit_key]
+def trained_fit(fit_key: tuple, data: dict, settings) -> Mapping:
+    """The fit for these settings, shared by all sessions: stored, or trained (resumed) now."""
+    return fs.shared_fit(
+        "spiral",
+        fit_key,
+        lambda start, save: train(fit_key, data, settings, start, save),
+        session_key="sp_fits",
+        keep=MAX_FITS,
+        total_epochs=fit_key[6],
+    )
 
 
 def window_errors(fit_key: tuple, fit: dict) -> dict:

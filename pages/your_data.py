@@ -2,10 +2,12 @@
 
 from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.frame import error_box, page_frame
+from resode_ui.live import LiveTraining
 
 page_frame()
 
 import hashlib  # noqa: E402
+import secrets  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -15,7 +17,13 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
-from resode_ui import exports as ex, node_charts as nc, uploads as up, url_state as us  # noqa: E402
+from resode_ui import (  # noqa: E402
+    exports as ex,
+    fit_store as fs,
+    node_charts as nc,
+    uploads as up,
+    url_state as us,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example_oscillator.csv"
 ADAPTIVE, FIXED = "adaptive (rtol, atol)", "fixed Δt"
@@ -26,7 +34,7 @@ STEP_FRACTIONS = (1.0, 0.5, 0.25, 0.125, 0.0625)  # Δt as a fraction of the mea
 WARMUP_EPOCHS = 150  # per warm-up stage of the growing window (30 % and 60 % of the samples)
 WIDTH = 50
 DENSE = 200  # points of each drawn prediction
-MAX_FITS = 4  # fits kept per session
+MAX_FITS = 4  # fits a session keeps for itself (all sessions share more)
 MAX_PARAM_BYTES = 1024 * 1024
 
 STATE = us.PageState(
@@ -119,19 +127,15 @@ def predictions(
     }
 
 
-def train(spec: dict, tau, z, settings, label: str, progress_box, chart_box) -> dict:
-    """Train from scratch on the training window, streaming progress and the loss curve."""
+def total_epochs(spec: dict) -> int:
+    return spec["epochs"] + (2 * WARMUP_EPOCHS if spec["grow"] else 0)
+
+
+def train(spec: dict, tau, z, settings, label: str, start, save_checkpoint) -> dict:
+    """Train on the training window, or go on from the checkpoint `start`, streaming progress."""
     n_train = spec["n_train"]
-    total = spec["epochs"] + (2 * WARMUP_EPOCHS if spec["grow"] else 0)
-    bar = progress_box.progress(0.0, text=f"{label}: compiling and training …")
-
-    def show(done, losses, grad_norms):
-        bar.progress(
-            min(done / total, 1.0), text=f"{label}: epoch {done} / {total}, loss {losses[-1]:.4g}"
-        )
-        frame = pd.DataFrame({"epoch": np.arange(1, losses.size + 1), "loss": losses})
-        chart_box.altair_chart(nc.history_chart(frame, y_title="loss (live)"), width="stretch")
-
+    total = total_epochs(spec)
+    show = LiveTraining(st.empty(), st.empty(), total, label=label, start=start)
     started = time.perf_counter()
     state = rc.init_ode_fit(
         z.shape[1],
@@ -152,6 +156,8 @@ def train(spec: dict, tau, z, settings, label: str, progress_box, chart_box) -> 
             warmup_fractions=(0.3, 0.6),
             warmup_epochs=WARMUP_EPOCHS,
             progress=show,
+            start=start,
+            checkpoint=save_checkpoint,
         )
     else:
         state, losses, grad_norms = rc.train_ode_streaming(
@@ -162,16 +168,17 @@ def train(spec: dict, tau, z, settings, label: str, progress_box, chart_box) -> 
             learning_rate=spec["lr"],
             final_fraction=spec["decay"],
             progress=show,
+            start=start,
+            checkpoint=save_checkpoint,
         )
-    progress_box.empty()
-    chart_box.empty()
+    show.clear()
     return {
         "model": state.model,
         "settings": settings,
         "losses": np.asarray(losses),
         "grad_norms": np.asarray(grad_norms),
         "diverged": bool(state.diverged),
-        "seconds": time.perf_counter() - started,
+        "seconds": time.perf_counter() - started + (start.seconds if start is not None else 0.0),
         "epochs": int(np.asarray(losses).size),
     }
 
@@ -462,31 +469,42 @@ else:
         "cube": bool(cube),
     }
     wanted = [("A", solver)] + ([("B", solver_b)] if compare else [])
-    fits = st.session_state.setdefault("yd_fits", {})
+    # A student's own data is theirs: fits of an upload are keyed to this session, so no one
+    # else can even notice (by a fit appearing at once) that the same file was uploaded.
+    owner = (
+        "example"
+        if uploaded is None
+        else st.session_state.setdefault("yd_owner", secrets.token_hex(16))
+    )
     for label, name in wanted:
         spec = solver_spec(name, stepping == FIXED, tau_spacing)
         fit_id = (
             data_id,
+            owner,
             time_column,
             tuple(names),
             bool(standardise),
             *sorted(base_spec.items()),
             *sorted((k, v) for k, v in spec.items()),
         )
-        if fit_id not in fits:
-            progress_box, chart_box = st.empty(), st.empty()
-            try:
-                settings = settings_from(spec)
-                fits[fit_id] = train(
-                    base_spec, tau, z, settings, f"{label} ({name})", progress_box, chart_box
-                )
-            except ValueError as problem:
-                error_box(str(problem))
-                st.stop()
-            while len(fits) > MAX_FITS:
-                fits.pop(next(iter(fits)))
+        try:
+            settings = settings_from(spec)
+            # The example's fits are shared by every session; an upload's stay its owner's.
+            fit = fs.shared_fit(
+                "your_data",
+                fit_id,
+                lambda start, save, settings=settings, name=name, label=label: train(
+                    base_spec, tau, z, settings, f"{label} ({name})", start, save
+                ),
+                session_key="yd_fits",
+                keep=MAX_FITS,
+                total_epochs=total_epochs(base_spec),
+            )
+        except ValueError as problem:
+            error_box(str(problem))
+            st.stop()
         shown = f"{label}: {_solver_label(name)}" if compare else _solver_label(name)
-        configs.append((shown, fits[fit_id], spec, fit_id))
+        configs.append((shown, fit, spec, fit_id))
 
 # --- results
 results = []

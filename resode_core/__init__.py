@@ -77,6 +77,7 @@ from ._nets import (  # noqa: E402
     with_depth as with_depth,
 )
 from ._schedule import (  # noqa: E402
+    TrainingCheckpoint as TrainingCheckpoint,
     decayed_rate as decayed_rate,
     train_ode_growing_window as train_ode_growing_window,
     train_ode_streaming as train_ode_streaming,

@@ -1,0 +1,183 @@
+"""The shared fit store: one training per setting across sessions, resumable after a stop."""
+
+import threading
+import types
+
+import numpy as np
+import pytest
+
+import resode_core._schedule as schedule
+from resode_ui import fit_store as fs
+
+SPIRAL = "pages/spiral.py"
+
+
+@pytest.fixture
+def fresh_fit_stores():
+    """Pages' stores are process-wide (shared by every test): start and end empty."""
+    fs.clear_fit_stores()
+    yield
+    fs.clear_fit_stores()
+
+
+def _checkpoint(done):
+    return types.SimpleNamespace(done=done)
+
+
+def _fit(value):
+    return {"losses": np.full(3, value, dtype=np.float32), "value": value}
+
+
+def test_finished_fits_are_read_only_and_the_oldest_goes_first():
+    store = fs.FitStore(max_finished=2)
+    losses = np.ones(3)
+    stored = store.save_finished("a", {"losses": losses})
+    losses[0] = 5.0  # the caller's array is not the stored one
+    assert stored["losses"][0] == 1.0 and not stored["losses"].flags.writeable
+    with pytest.raises(TypeError):
+        stored["losses"] = None
+    store.save_finished("b", _fit(2.0))
+    assert store.finished("a") is not None  # now the most recently used
+    store.save_finished("c", _fit(3.0))
+    assert store.finished("b") is None and store.finished("a") is not None
+
+
+def test_a_stopped_training_is_resumed_from_its_last_checkpoint():
+    store = fs.FitStore()
+    starts = []
+
+    def stopped_after_two_chunks(start, save):
+        starts.append(start)
+        save(_checkpoint(10))
+        save(_checkpoint(20))
+        raise RuntimeError("a widget moved")  # how Streamlit stops a run, in effect
+
+    with pytest.raises(RuntimeError):
+        store.fit_for("k", stopped_after_two_chunks)
+    assert store.checkpoint("k").done == 20 and store.finished("k") is None
+
+    def finish(start, save):
+        starts.append(start)
+        return _fit(1.0)
+
+    fit = store.fit_for("k", finish)
+    assert starts[0] is None and starts[1].done == 20
+    assert fit["value"] == 1.0 and store.checkpoint("k") is None  # finished: checkpoint dropped
+    assert (store.trainings_started, store.trainings_resumed) == (2, 1)
+    assert store.fit_for("k", finish) is fit and store.trainings_started == 2
+
+
+def test_a_second_session_waits_for_the_first_instead_of_training():
+    store = fs.FitStore(poll_s=0.05)
+    first_started, let_first_finish = threading.Event(), threading.Event()
+    results, trained_by = {}, []
+
+    def slow_training(start, save):
+        trained_by.append(threading.current_thread().name)
+        first_started.set()
+        save(_checkpoint(5))
+        assert let_first_finish.wait(10)
+        return _fit(1.0)
+
+    def session(name):
+        results[name] = store.fit_for("k", slow_training, total_epochs=10)
+
+    first = threading.Thread(target=session, args=("first",), name="first")
+    first.start()
+    assert first_started.wait(10)
+    second = threading.Thread(target=session, args=("second",), name="second")
+    second.start()
+    second.join(0.3)
+    assert second.is_alive()  # waiting, not training
+    let_first_finish.set()
+    first.join(10)
+    second.join(10)
+    assert trained_by == ["first"] and store.trainings_started == 1
+    assert results["second"] is results["first"]
+
+
+def test_a_session_stops_waiting_for_a_stalled_trainer_and_trains_itself():
+    store = fs.FitStore(stall_timeout_s=0.3, poll_s=0.05)
+    stuck, release = threading.Event(), threading.Event()
+
+    def stuck_training(start, save):
+        save(_checkpoint(5))
+        stuck.set()
+        release.wait(10)
+        return _fit(1.0)
+
+    holder = threading.Thread(target=store.fit_for, args=("k", stuck_training))
+    holder.start()
+    assert stuck.wait(10)
+    starts = []
+
+    def quick_training(start, save):
+        starts.append(start)
+        return _fit(2.0)
+
+    try:
+        fit = store.fit_for("k", quick_training)
+    finally:
+        release.set()
+        holder.join(10)
+    assert fit["value"] == 2.0 and starts[0].done == 5  # went on from the stalled checkpoint
+    assert store.trainings_started == 2
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+def test_two_sessions_with_the_same_settings_train_once(open_page, fresh_fit_stores):
+    first = open_page(SPIRAL)
+    second = open_page(SPIRAL)
+    for at in (first, second):
+        assert not at.exception, at.exception
+    key = first.session_state["sp_last_fit"]
+    assert second.session_state["sp_last_fit"] == key
+    assert fs.fit_store("spiral").trainings_started == 1
+    np.testing.assert_array_equal(
+        first.session_state["sp_history"]["loss"], second.session_state["sp_history"]["loss"]
+    )
+    shared = second.session_state["sp_fits"][key]
+    assert shared is first.session_state["sp_fits"][key]
+    assert not shared["losses"].flags.writeable
+
+
+def test_a_spiral_fit_interrupted_mid_run_resumes_where_it_stopped(
+    open_page, fresh_fit_stores, monkeypatch
+):
+    uninterrupted = open_page(SPIRAL)  # the notes' 25 epochs, in chunks of 2
+    full_history = uninterrupted.session_state["sp_history"]
+    key = uninterrupted.session_state["sp_last_fit"]
+    fs.clear_fit_stores()
+
+    real_chunk = schedule.train_ode_epochs
+    chunks_run = []
+
+    def interrupted_after_five_chunks(state, data, settings, num_epochs):
+        if len(chunks_run) == 5:
+            raise RuntimeError("a widget moved mid-run")
+        chunks_run.append(num_epochs)
+        return real_chunk(state, data, settings, num_epochs)
+
+    monkeypatch.setattr(schedule, "train_ode_epochs", interrupted_after_five_chunks)
+    at = open_page(SPIRAL)
+    assert at.exception  # the run stopped part-way
+    store = fs.fit_store("spiral")
+    assert store.finished(key) is None and store.checkpoint(key).done == 10
+
+    chunks_run.clear()
+    monkeypatch.setattr(
+        schedule,
+        "train_ode_epochs",
+        lambda state, data, settings, n: (
+            chunks_run.append(n) or real_chunk(state, data, settings, n)
+        ),
+    )
+    at.run()
+    assert not at.exception, at.exception
+    assert sum(chunks_run) == 15  # only the epochs the interrupted run had not done
+    assert store.trainings_resumed == 1
+    history = at.session_state["sp_history"]
+    np.testing.assert_array_equal(history["loss"], full_history["loss"])
+    np.testing.assert_array_equal(history["grad_norm"], full_history["grad_norm"])
