@@ -141,3 +141,23 @@ def test_upload_validation_messages_and_a_good_upload():
     assert list(at.session_state["yd_predictions"].columns)[:2] == ["time", "part"]
     at.multiselect(key="yd_states").set_value([]).run()
     assert "at least one state" in _errors(at)
+
+
+def test_fits_of_an_upload_stay_with_the_session_that_uploaded_it():
+    """The example's fits are shared; two students uploading the very same file are not."""
+    from resode_ui.fit_store import fit_store
+
+    store = fit_store("your_data")
+    rows = ["t,u,v"] + [f"{t:.3f},{np.cos(t):.5f},{-np.sin(t):.5f}" for t in np.linspace(0, 6, 20)]
+    content = "\n".join(rows).encode()
+    started = store.trainings_started
+    first, second = _open(QUICK), _open(QUICK)  # the example: trained at most once
+    assert store.trainings_started - started <= 1
+    _ok(first), _ok(second)
+    started = store.trainings_started
+    _upload(first, "mine.csv", content)
+    _upload(second, "mine.csv", content)
+    _ok(first), _ok(second)
+    assert store.trainings_started - started == 2  # each upload trained for its owner
+    a, b = first.session_state["yd_predictions"], second.session_state["yd_predictions"]
+    pd.testing.assert_frame_equal(a, b)  # same data and settings: the same (deterministic) fit
