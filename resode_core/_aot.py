@@ -9,6 +9,7 @@ it without tracing. Without a store (tests, scripts) it is the plain jitted func
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ import jax
 _STORE: dict[str, Any] = {"dir": None}
 _LOCK = threading.Lock()
 _EXPORTED: dict[str, jax.export.Exported] = {}
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def _code_version() -> str:
@@ -60,13 +62,7 @@ class AotFunction:
         is_array = [eqx.is_array(leaf) for leaf in leaves]
         if any(callable(leaf) for leaf in leaves):
             return self.fn(*args)  # a plain function has no stable name to store it under
-        signature = "|".join(
-            f"{leaf.shape}{leaf.dtype}" if array else repr(leaf)
-            for leaf, array in zip(leaves, is_array, strict=True)
-        )
-        key = hashlib.sha256(
-            f"{self.name}|{_CODE_VERSION}|{jax.__version__}|{treedef}|{signature}".encode()
-        ).hexdigest()[:32]
+        key = self.key(leaves, treedef, is_array)
         arrays = [leaf for leaf, array in zip(leaves, is_array, strict=True) if array]
         exported = self._load(key, directory) or self._export(
             key, directory, leaves, treedef, is_array
@@ -74,6 +70,19 @@ class AotFunction:
         out_leaves = exported.call(*arrays)
         out_treedef = jax.tree_util.tree_structure(self.output_like(*args))
         return jax.tree_util.tree_unflatten(out_treedef, out_leaves)
+
+    def key(self, leaves, treedef, is_array) -> str:
+        """The name of a stored program: the same in every process for the same signature."""
+        signature = "|".join(
+            f"{leaf.shape}{leaf.dtype}" if array else repr(leaf)
+            for leaf, array in zip(leaves, is_array, strict=True)
+        )
+        # A bound method's tree names its function with the address it has in this process
+        # ("<function SpiralSystem.vector_field at 0x7f…>"): drop the address, keep the name.
+        text = _ADDRESS.sub(
+            "", f"{self.name}|{_CODE_VERSION}|{jax.__version__}|{treedef}|{signature}"
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def _load(self, key: str, directory: Path):
         with _LOCK:

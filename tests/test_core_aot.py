@@ -62,3 +62,34 @@ def test_a_stale_file_is_replaced(store):
         _aot.set_export_store(None)
     assert result.ok
     assert all(p.stat().st_size > 100 for p in tmp_path.iterdir())
+
+
+NEW_PROCESS = """
+import sys
+import numpy as np
+import resode_core as rc
+from resode_core import _aot
+_aot.set_export_store(sys.argv[1])
+system = rc.spiral_system()
+rc.solve_many(system, [[2.0, 0.0], [1.0, 1.0]], np.linspace(0.0, 1.5, 16))
+"""
+
+
+def test_a_new_process_finds_the_programs_stored_for_a_system(store):
+    """The spiral's field is a bound method, whose tree names a per-process address: the
+    stored program's name must not depend on it, or every restart traces (and stores) anew."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+
+    def run() -> set[str]:
+        subprocess.run(
+            [sys.executable, "-c", NEW_PROCESS, str(store)], cwd=root, check=True, timeout=300
+        )
+        return {p.name for p in store.iterdir()}
+
+    first = run()
+    assert any(name.startswith("solve_many-") for name in first), first
+    assert run() == first  # the second process loaded them: nothing new was stored
