@@ -12,7 +12,6 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 from ._layer_experiments import fixed_step_endpoints
 from ._solvers import ADAPTIVE_SOLVER_NAMES, SOLVER_NAMES, simulate, solver_info
@@ -48,6 +47,9 @@ def reference_endpoint(system: AbstractSystem, t_end: float, *, t_start: float =
     u0 = np.asarray(system.u0, dtype=np.float64)
     if isinstance(system, LinearSystem) and t_start == 0.0:
         return system.exact(t_end)
+    # Imported here: loading scipy would add 0.5 s to every server start.
+    from scipy.integrate import solve_ivp
+
     solution = solve_ivp(
         _float64_field(system),
         (t_start, t_end),

@@ -12,7 +12,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
-from scipy.integrate import solve_ivp
 
 from ._nets import PlainNet, ResNet, SmoothLayerField, scale_weights
 from ._solvers import as_float_array, as_time_grid, as_vector_field, solver_info
@@ -177,6 +176,9 @@ def smooth_field_solution(field: SmoothLayerField, u0, ts) -> np.ndarray:
 
     def rhs(t, x):
         return np.tanh((w0 + t * w1) @ x + b0 + t * b1)
+
+    # Imported here: loading scipy would add 0.5 s to every server start.
+    from scipy.integrate import solve_ivp
 
     sol = solve_ivp(
         rhs, (grid[0], grid[-1]), state, method="DOP853", t_eval=grid, rtol=1e-12, atol=1e-12
