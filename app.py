@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from resode_ui.frame import page_frame  # noqa: E402
 
 st.set_page_config(page_title="ResODE Lab", page_icon="🌀", layout="wide")
-page_frame()  # JAX cache set-up, and the background warm-up of every page
+page_frame(lesson=False)  # JAX cache set-up, and the background warm-up of every page
 
 PAGES = {
     "Start": [

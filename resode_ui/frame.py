@@ -15,13 +15,15 @@ import resode_core as rc
 from resode_ui.warmup import start_background_warmup
 
 TRIM_INTERVAL_S = 5.0
-# Above this resident size, a session's switch to another page drops the compiled programs
-# (0: never). The server needs about 450 MB with one page's programs and every page adds
-# 150-450 MB; Streamlit Community Cloud's smallest containers stop an app at 690 MB.
-# Results of settings already seen stay cached, so a dropped program costs only the next
-# new setting about a second. On a big machine raise it (RESODE_MEMORY_LIMIT_MB=4000).
+# Above this resident size, a run of a page whose programs are not in memory first drops
+# all compiled programs (0: never). The server needs about 450 MB with one page's programs
+# and every page adds 150-450 MB; Streamlit Community Cloud's smallest containers stop an
+# app at 690 MB. Results of settings already seen stay cached, so a dropped program costs
+# only the next new setting about a second. On a big machine raise it (e.g. 4000).
 MEMORY_LIMIT_MB = float(os.environ.get("RESODE_MEMORY_LIMIT_MB", "500"))
-LAST_PAGE_KEY = "_resode_last_page"  # session state: the page of the previous run
+# Pages that have run since compiled programs were last dropped (so may hold some now).
+_loaded_pages: set[str] = set()
+_loaded_lock = threading.Lock()
 _last_trim = {"at": 0.0}
 _trim_lock = threading.Lock()
 
@@ -48,18 +50,18 @@ def _libc():
     return libc
 
 
-def release_free_memory() -> None:
+def release_free_memory(*, lesson: bool = True) -> None:
     """Hand memory that XLA's compiler freed back to the OS (glibc keeps it otherwise).
 
     Compiling a diffrax program allocates memory that glibc keeps after it is freed;
-    on a small container that decides whether the app survives. Past MEMORY_LIMIT_MB,
-    a switch to another page also drops the compiled programs of the previous ones.
+    on a small container that decides whether the app survives. Past MEMORY_LIMIT_MB, a
+    lesson page whose programs are not loaded first drops those of the other pages.
     """
     libc = _libc()
     if libc is None:
         return
-    if _page_changed() and over_memory_limit() and only_script_running():
-        drop_compiled_programs()
+    if lesson and _page_not_loaded() and over_memory_limit() and only_script_running():
+        drop_compiled_programs(keep_page=_current_page())
         return
     with _trim_lock:
         now = time.monotonic()
@@ -69,12 +71,17 @@ def release_free_memory() -> None:
     libc.malloc_trim(0)
 
 
-def drop_compiled_programs() -> None:
+def drop_compiled_programs(keep_page: str | None = None) -> None:
     """Free every compiled JAX program (results in st.cache_data stay).
 
     The persistent cache and the stored traced programs make the next use of a dropped
-    program cost about a second, not a full trace and compile.
+    program cost about a second, not a full trace and compile. `keep_page` is the page
+    about to run, which counts as loaded from now on.
     """
+    with _loaded_lock:
+        _loaded_pages.clear()
+        if keep_page is not None:
+            _loaded_pages.add(keep_page)
     jax.clear_caches()
     gc.collect()
     libc = _libc()
@@ -97,23 +104,26 @@ def resident_mb() -> float:
     return 0.0
 
 
-def _page_changed() -> bool:
-    """True when this session now shows another page than on its previous run.
-
-    Kept per session: with a class spread over several pages, a process-wide "last page"
-    would count every other student's rerun as a page switch and clear the compiled
-    programs again and again.
-    """
+def _current_page() -> str | None:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
-    page = getattr(ctx, "page_script_hash", None) if ctx else None
+    return getattr(ctx, "page_script_hash", None) if ctx else None
+
+
+def _page_not_loaded() -> bool:
+    """True when this run's page has not run since compiled programs were last dropped.
+
+    Decided per page, not per session: thirty students arriving on the page already in
+    memory add nothing, while one who opens another page is about to compile its programs.
+    """
+    page = _current_page()
     if page is None:
         return False
-    previous = st.session_state.get(LAST_PAGE_KEY)
-    st.session_state[LAST_PAGE_KEY] = page
-    # Arriving is not a switch: a class joining one page must not clear it thirty times.
-    return previous is not None and page != previous
+    with _loaded_lock:
+        new = page not in _loaded_pages
+        _loaded_pages.add(page)
+    return new
 
 
 def only_script_running() -> bool:
@@ -142,11 +152,11 @@ def _hand_over_to_router() -> None:
         st.rerun()
 
 
-def page_frame() -> None:
-    """Call at the top of every page (it is idempotent and cheap)."""
+def page_frame(*, lesson: bool = True) -> None:
+    """Call at the top of every page (it is idempotent and cheap); app.py passes lesson=False."""
     _hand_over_to_router()
     _jax_setup()
-    release_free_memory()
+    release_free_memory(lesson=lesson)
     start_background_warmup()
 
 

@@ -1,43 +1,74 @@
-"""The shared page frame: its memory guard tracks page switches per session."""
+"""The shared page frame's memory guard: past the limit, a page whose programs are not in
+memory first drops the other pages' compiled programs; pages already loaded drop nothing."""
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from resode_ui.frame import LAST_PAGE_KEY
+from resode_ui import frame
 
 
 def _lesson_a():
     import streamlit as st
 
-    from resode_ui.frame import _page_changed
+    from resode_ui.frame import page_frame
 
-    st.write(f"changed={_page_changed()}")
+    page_frame()
+    st.write("lesson A")
 
 
 def _lesson_b():
     import streamlit as st
 
-    from resode_ui.frame import _page_changed
+    from resode_ui.frame import page_frame
 
-    st.write(f"changed={_page_changed()}")
-
-
-def _changed(at: AppTest) -> str:
-    return at.run().markdown[0].value
+    page_frame()
+    st.write("lesson B")
 
 
-def test_page_switches_are_counted_per_session():
-    """Two students on two pages: neither one's reruns count as a switch for the other."""
-    student_a, student_b = (
-        AppTest.from_function(lesson, default_timeout=60) for lesson in (_lesson_a, _lesson_b)
+@pytest.fixture
+def drops(monkeypatch):
+    """Every page counts as over the limit; record the drops instead of clearing JAX."""
+    dropped: list[str | None] = []
+
+    def record(keep_page=None):
+        dropped.append(keep_page)
+        with frame._loaded_lock:
+            frame._loaded_pages.clear()
+            frame._loaded_pages.add(keep_page)
+
+    monkeypatch.setattr(frame, "over_memory_limit", lambda: True)
+    monkeypatch.setattr(frame, "drop_compiled_programs", record)
+    monkeypatch.setattr(frame, "_loaded_pages", set())
+    monkeypatch.setenv("RESODE_WARMUP", "0")
+    return dropped
+
+
+def _run(at: AppTest) -> None:
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_only_a_page_not_in_memory_drops_the_programs(drops):
+    a1, a2, b = (
+        AppTest.from_function(lesson, default_timeout=60)
+        for lesson in (_lesson_a, _lesson_a, _lesson_b)
     )
-    assert _changed(student_a) == "changed=False"  # arriving on a page is not a switch
-    assert _changed(student_a) == "changed=False"
-    # A process-wide "last page" would call B's first run a switch away from lesson A.
-    assert _changed(student_b) == "changed=False"
-    assert _changed(student_a) == "changed=False"
-    # A session that was on another page before this run has switched.
-    student_b.session_state[LAST_PAGE_KEY] = "a page shown before"
-    assert _changed(student_b) == "changed=True"
-    assert _changed(student_b) == "changed=False"
+    _run(a1)
+    assert len(drops) == 1  # the first page: nothing of it is in memory yet
+    _run(a1), _run(a2)  # reruns, and a second student arriving on the same page
+    assert len(drops) == 1
+    _run(b)  # another page, over the limit: room is made for it
+    assert len(drops) == 2 and drops[-1] is not None
+    _run(b)
+    assert len(drops) == 2
+    _run(a2)  # back to A, whose programs were dropped for B
+    assert len(drops) == 3
+
+
+def test_under_the_limit_nothing_is_dropped(drops, monkeypatch):
+    monkeypatch.setattr(frame, "over_memory_limit", lambda: False)
+    for lesson in (_lesson_a, _lesson_b, _lesson_a):
+        _run(AppTest.from_function(lesson, default_timeout=60))
+    assert drops == []
