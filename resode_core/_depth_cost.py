@@ -19,7 +19,7 @@ import jax.random as jr
 import numpy as np
 
 from ._nets import SmoothLayerField, param_count, resnet_from_field
-from ._solvers import solver_info
+from ._solvers import device_array, solver_info
 
 DEPTH_METHODS = ("resnet", "node_backprop", "node_backsolve")
 DEPTH_METHOD_LABELS = {
@@ -178,7 +178,13 @@ def adjoint_comparison(
     field, xs, targets = _problem(width, batch, seed)
     out = {}
     for name, backsolve in (("backprop", False), ("backsolve", True)):
-        args = (field, xs, targets, jnp.float32(rtol), jnp.float32(rtol / 100))
+        args = (
+            field,
+            xs,
+            targets,
+            device_array(rtol, jnp.float32),
+            device_array(rtol / 100, jnp.float32),
+        )
         value, steps, grads = _adaptive_gradient(*args, backsolve=backsolve, max_steps=4096)
         jax.block_until_ready(grads)
         times = []

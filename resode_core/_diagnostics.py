@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._nets import PlainNet, ResNet
-from ._solvers import DEFAULT_MAX_STEPS, simulate
+from ._solvers import DEFAULT_MAX_STEPS, device_array, simulate
 
 
 @eqx.filter_jit
@@ -27,7 +27,7 @@ def layer_grad_norms(model: PlainNet | ResNet, x, y) -> np.ndarray:
     """‖∂L/∂𝐖_ℓ‖ for ℓ = 1..depth, 𝐖_ℓ = (W_ℓ, b_ℓ), L the MSE over the batch (x, y)."""
     if not isinstance(model, (PlainNet, ResNet)):
         raise ValueError("layer_grad_norms needs a PlainNet or a ResNet.")
-    x, y = jnp.asarray(x), jnp.asarray(y)
+    x, y = device_array(x), device_array(y)
     width = model.weights.shape[1]
     if x.ndim != 2 or x.shape[1] != width or x.shape != y.shape:
         raise ValueError(f"x and y must both have shape (n, {width}); got {x.shape} and {y.shape}.")

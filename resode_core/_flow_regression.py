@@ -17,6 +17,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from ._solvers import device_array
 from ._training import (
     OdeFitState,
     SolverSettings,
@@ -102,7 +103,7 @@ class TinyResNet(eqx.Module):
         self.b1 = jnp.zeros((max_blocks, hidden))
         self.w2 = 0.1 * jnp.stack([glorot_uniform(k, dim, hidden) for k in keys[max_blocks:]])
         self.b2 = jnp.zeros((max_blocks, dim))
-        self.blocks = jnp.asarray(blocks, dtype=jnp.int32)
+        self.blocks = device_array(blocks, jnp.int32)
 
     @property
     def num_params(self) -> int:
@@ -134,7 +135,7 @@ def _resnet_states(model: TinyResNet, xs):
 
 def resnet_block_states(model: TinyResNet, xs) -> np.ndarray:
     """The state of every input after each active block: shape (n, blocks + 1, dim)."""
-    states = np.asarray(_resnet_states(model, jnp.asarray(xs, dtype=jnp.float32)))
+    states = np.asarray(_resnet_states(model, device_array(xs, jnp.float32)))
     return states[:, : int(model.blocks) + 1]
 
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from ._solvers import device_array
 from ._vector_field import MLPVectorField
 
 MAGIC = b"RESODE-VECTOR-FIELD\n"
@@ -131,7 +131,7 @@ def vector_field_from_bytes(data: bytes) -> tuple[MLPVectorField, dict[str, Any]
             )
         if not np.all(np.isfinite(value)):
             raise ValueError("The parameter file contains NaN or infinite parameters.")
-        return jnp.asarray(value)
+        return device_array(value)
 
     try:
         model = eqx.tree_deserialise_leaves(stream, template, filter_spec=read_leaf)

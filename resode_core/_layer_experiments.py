@@ -14,7 +14,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ._nets import PlainNet, ResNet, SmoothLayerField, scale_weights
-from ._solvers import as_float_array, as_time_grid, as_vector_field, solver_info
+from ._solvers import as_float_array, as_time_grid, as_vector_field, device_array, solver_info
 
 
 def _check_net(net) -> None:
@@ -128,7 +128,7 @@ def fixed_step_endpoints(
         as_float_array(state),
         as_float_array(t_start),
         as_float_array(t_end),
-        jnp.asarray(counts, dtype=jnp.int32),
+        device_array(counts, jnp.int32),
         solver=solver,
     )
     return np.asarray(ends)

@@ -16,7 +16,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from ._solvers import as_float_array
+from ._solvers import as_float_array, device_array
 
 ACTIVATIONS = {
     "tanh": jnp.tanh,
@@ -88,7 +88,7 @@ class PlainNet(eqx.Module):
         _check_depth_width(depth, width, max_depth)
         activation_fn(activation)
         self.weights, self.biases = _layer_stack(max_depth, width, init_scale, key)
-        self.depth = jnp.asarray(depth, dtype=jnp.int32)
+        self.depth = device_array(depth, jnp.int32)
         self.activation = activation
 
     def __call__(self, x: Float[Array, " width"]) -> Float[Array, " width"]:
@@ -137,7 +137,7 @@ class ResNet(eqx.Module):
             raise ValueError(f"Δt must be a positive number, got {dt}.")
         activation_fn(activation)
         self.weights, self.biases = _layer_stack(max_depth, width, init_scale, key)
-        self.depth = jnp.asarray(depth, dtype=jnp.int32)
+        self.depth = device_array(depth, jnp.int32)
         self.dt = as_float_array(dt)
         self.activation = activation
 
@@ -183,7 +183,7 @@ def with_depth(net, depth: int):
     """The same weights with another active depth (≤ max_depth): no recompile."""
     max_depth = net.weights.shape[0]
     _check_depth_width(depth, net.weights.shape[1], max_depth)
-    return eqx.tree_at(lambda n: n.depth, net, jnp.asarray(depth, dtype=jnp.int32))
+    return eqx.tree_at(lambda n: n.depth, net, device_array(depth, jnp.int32))
 
 
 def scale_weights(net, factor: float):

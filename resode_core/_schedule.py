@@ -106,8 +106,8 @@ def train_ode_streaming(
         state = eqx.tree_at(lambda s: s.opt_state, state, with_learning_rate(state.opt_state, rate))
         state, record = train_ode_epochs(state, data, settings, min(chunk, int(epochs) - done))
         count = int(record.count)
-        losses.append(np.asarray(record.losses[:count]))
-        grad_norms.append(np.asarray(record.grad_norms[:count]))
+        losses.append(np.asarray(record.losses)[:count])  # sliced on the host: no compile
+        grad_norms.append(np.asarray(record.grad_norms)[:count])
         done += count
         history = _history(losses), _history(grad_norms)
         if checkpoint is not None:

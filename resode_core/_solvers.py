@@ -217,12 +217,21 @@ def _simulate(vector_field, u0, ts, dt, rtol, atol, config):
 _simulate_stored = AotFunction("simulate", _simulate, lambda *_: SolveResult(*[0] * 8))
 
 
-def as_float_array(x) -> Array:
-    """An array in JAX's default float type (float32 unless x64 is enabled).
+def device_array(x, dtype=None) -> Array:
+    """A host value (number, list, NumPy array) as a JAX array, compiling nothing.
 
-    The cast happens in NumPy: a cast on the device would compile once per shape.
+    `jnp.asarray` on a host value compiles a small program for every new shape and dtype
+    (about 0.1 s each, paid again after every restart); `jax.device_put` only copies.
+    Inside a trace it falls back to `jnp.asarray`.
     """
-    return jnp.asarray(np.asarray(x, dtype=jnp.result_type(float)))
+    if isinstance(x, jax.core.Tracer):
+        return jnp.asarray(x, dtype=dtype)
+    return jax.device_put(np.asarray(x, dtype=dtype))
+
+
+def as_float_array(x) -> Array:
+    """An array in JAX's default float type (float32 unless x64 is enabled), cast in NumPy."""
+    return device_array(x, jnp.result_type(float))
 
 
 TIME_GRID_BUCKETS = (64, 256, 1024, 4096)

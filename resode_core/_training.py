@@ -25,6 +25,7 @@ from ._solvers import (
     as_float_array,
     as_time_grid,
     check_step_settings,
+    device_array,
     simulate,
     solve_at,
 )
@@ -172,13 +173,13 @@ def fit_identity_seeds(
     # Pad the seed list to a bucket size (padded runs train 0 epochs): no recompile per N.
     size = next((b for b in SEED_BUCKETS if len(seeds) <= b), len(seeds))
     padded = seeds + [0] * (size - len(seeds))
-    keys = jax.vmap(jr.PRNGKey)(jnp.asarray(padded, dtype=jnp.int32))
-    epochs = jnp.asarray(np.where(np.arange(size) < len(seeds), max_epochs, 0), dtype=jnp.int32)
+    keys = jax.vmap(jr.PRNGKey)(device_array(padded, jnp.int32))
+    epochs = device_array(np.where(np.arange(size) < len(seeds), max_epochs, 0), jnp.int32)
     models, counts, mses, losses = _identity_runs(
         keys,
         epochs,
-        jnp.float32(tol),
-        jnp.float32(learning_rate),
+        device_array(tol, jnp.float32),
+        device_array(learning_rate, jnp.float32),
         residual=architecture == "resnet",
         batch_size=int(batch_size),
     )
@@ -389,7 +390,7 @@ def init_ode_fit(
     if not (math.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError(f"The learning rate must be a positive number, got {learning_rate}.")
     return _fresh_ode_fit(
-        jnp.asarray(np.uint32(seed)),
+        device_array(np.uint32(seed)),
         as_float_array(learning_rate),
         dim=dim,
         width=width,
@@ -459,7 +460,7 @@ def train_ode_epochs(
     """Run up to CHUNK_CAPACITY more epochs from `state` (one compiled call)."""
     if not 0 <= num_epochs <= CHUNK_CAPACITY:
         raise ValueError(f"A chunk runs between 0 and {CHUNK_CAPACITY} epochs.")
-    return _ode_epochs_stored(state, data, settings, jnp.int32(num_epochs))
+    return _ode_epochs_stored(state, data, settings, device_array(num_epochs, jnp.int32))
 
 
 _ode_epochs_stored = AotFunction(
@@ -634,5 +635,7 @@ def train_deep_net(
         raise ValueError(f"epochs must be between 0 and {TRAIN_HISTORY}.")
     if not (math.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError("The learning rate must be a positive number.")
-    trained, losses = _train_deep_net(model, x, y, jnp.int32(epochs), as_float_array(learning_rate))
+    trained, losses = _train_deep_net(
+        model, x, y, device_array(epochs, jnp.int32), as_float_array(learning_rate)
+    )
     return trained, np.asarray(losses)[:epochs]
