@@ -27,12 +27,13 @@ def layer_grad_norms(model: PlainNet | ResNet, x, y) -> np.ndarray:
     """‖∂L/∂𝐖_ℓ‖ for ℓ = 1..depth, 𝐖_ℓ = (W_ℓ, b_ℓ), L the MSE over the batch (x, y)."""
     if not isinstance(model, (PlainNet, ResNet)):
         raise ValueError("layer_grad_norms needs a PlainNet or a ResNet.")
-    x, y = device_array(x), device_array(y)
+    x, y = np.asarray(x), np.asarray(y)
     width = model.weights.shape[1]
     if x.ndim != 2 or x.shape[1] != width or x.shape != y.shape:
         raise ValueError(f"x and y must both have shape (n, {width}); got {x.shape} and {y.shape}.")
-    if not (bool(jnp.all(jnp.isfinite(x))) and bool(jnp.all(jnp.isfinite(y)))):
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValueError("x and y must be finite.")
+    x, y = device_array(x), device_array(y)
     norms = _all_layer_grad_norms(model, x, y)
     return np.asarray(norms)[: int(model.depth)]
 

@@ -7,6 +7,7 @@ depth up to `max_depth` (the unused layers are masked to the identity).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import equinox as eqx
@@ -59,9 +60,15 @@ def _layer_stack(max_depth: int, width: int, init_scale: float, key: PRNGKeyArra
     """
     if not (math.isfinite(init_scale) and init_scale >= 0):
         raise ValueError(f"init_scale must be a finite number ≥ 0, got {init_scale}.")
+    return _random_layer_stack(key, as_float_array(init_scale / math.sqrt(width)), max_depth, width)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _random_layer_stack(key, weight_scale, max_depth: int, width: int):
+    # One compiled program per shape (run eagerly, these few ops compile one by one).
     keys = jr.split(key, max_depth)
     weights = jax.vmap(lambda k: jr.normal(k, (width, width)))(keys)
-    weights = weights * (init_scale / math.sqrt(width))
+    weights = weights * weight_scale
     return weights, jnp.zeros((max_depth, width))
 
 
