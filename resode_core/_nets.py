@@ -235,12 +235,8 @@ class SmoothLayerField(eqx.Module):
     b1: Float[Array, " width"]
 
     def __init__(self, width: int, *, key: PRNGKeyArray, scale: float = 1.0):
-        k0, k1, k2, k3 = jr.split(key, 4)
-        std = scale / math.sqrt(width)
-        self.w0 = jr.normal(k0, (width, width)) * std
-        self.w1 = jr.normal(k1, (width, width)) * std
-        self.b0 = jr.normal(k2, (width,)) * 0.5
-        self.b1 = jr.normal(k3, (width,)) * 0.5
+        std = as_float_array(scale / math.sqrt(width))
+        self.w0, self.w1, self.b0, self.b1 = _smooth_field_parameters(key, std, int(width))
 
     def layer(self, t):
         return self.w0 + t * self.w1, self.b0 + t * self.b1
@@ -250,15 +246,27 @@ class SmoothLayerField(eqx.Module):
         return jnp.tanh(w @ x + b)
 
 
+@functools.partial(jax.jit, static_argnums=2)
+def _smooth_field_parameters(key, std, width: int):
+    k0, k1, k2, k3 = jr.split(key, 4)
+    w0 = jr.normal(k0, (width, width)) * std
+    w1 = jr.normal(k1, (width, width)) * std
+    return w0, w1, jr.normal(k2, (width,)) * 0.5, jr.normal(k3, (width,)) * 0.5
+
+
 def resnet_from_field(
     field: SmoothLayerField, depth: int, dt: float, *, max_depth: int | None = None
 ) -> ResNet:
     """The ResNet whose layer ℓ is the field frozen at t = ℓΔt (ℓ = 0..depth−1)."""
     width = field.w0.shape[0]
     net = ResNet(depth, width, dt, key=jr.PRNGKey(0), max_depth=max_depth)
-    times = jnp.arange(net.weights.shape[0]) * net.dt
-    weights, biases = jax.vmap(field.layer)(times)
+    weights, biases = _frozen_layers(field, net.dt, net.weights.shape[0])
     return eqx.tree_at(lambda n: (n.weights, n.biases), net, (weights, biases))
+
+
+@eqx.filter_jit
+def _frozen_layers(field: SmoothLayerField, dt, n_layers: int):
+    return jax.vmap(field.layer)(jnp.arange(n_layers) * dt)
 
 
 class IdentityChain(eqx.Module):
