@@ -8,6 +8,7 @@ extra dimensions to move in (Dupont et al., 2019, "augmented neural ODEs").
 
 from __future__ import annotations
 
+import functools
 import math
 
 import equinox as eqx
@@ -69,6 +70,15 @@ def flow_regression_task(name: str, n_points: int = 16, *, seed: int = 0):
 TINY_RESNET_MAX_BLOCKS = 8
 
 
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _tiny_resnet_parameters(key, dim: int, hidden: int, max_blocks: int):
+    # Block ℓ's weights come from its own keys, so they do not depend on `blocks`.
+    keys = jr.split(key, 2 * max_blocks)
+    w1 = jnp.stack([glorot_uniform(k, hidden, dim) for k in keys[:max_blocks]])
+    w2 = 0.1 * jnp.stack([glorot_uniform(k, dim, hidden) for k in keys[max_blocks:]])
+    return w1, jnp.zeros((max_blocks, hidden)), w2, jnp.zeros((max_blocks, dim))
+
+
 class TinyResNet(eqx.Module):
     """h ← h + W₂ tanh(W₁ h + b₁) + b₂, `blocks` times, on a state of size `dim`.
 
@@ -97,12 +107,9 @@ class TinyResNet(eqx.Module):
             raise ValueError("dim, hidden and blocks must be at least 1.")
         if blocks > max_blocks:
             raise ValueError(f"blocks must be at most {max_blocks}.")
-        # Block ℓ's weights come from its own keys, so they do not depend on `blocks`.
-        keys = jr.split(key, 2 * max_blocks)
-        self.w1 = jnp.stack([glorot_uniform(k, hidden, dim) for k in keys[:max_blocks]])
-        self.b1 = jnp.zeros((max_blocks, hidden))
-        self.w2 = 0.1 * jnp.stack([glorot_uniform(k, dim, hidden) for k in keys[max_blocks:]])
-        self.b2 = jnp.zeros((max_blocks, dim))
+        self.w1, self.b1, self.w2, self.b2 = _tiny_resnet_parameters(
+            key, int(dim), int(hidden), int(max_blocks)
+        )
         self.blocks = device_array(blocks, jnp.int32)
 
     @property
