@@ -543,12 +543,15 @@ class PageState(PageSpec):
             preset,
             state.get(self._hidden_key, frozenset()),
         )
-        current = {name: st.query_params[name] for name in st.query_params}
-        if current != query:
-            st.query_params.from_dict(query)
+        # Remember the address before sending it: sending is a point where Streamlit may stop
+        # this run for a newer one, and that one arrives carrying the address just sent. If
+        # it were not remembered yet, it would count as a new link and undo the slider move.
         state[self._written_key] = query
         recent = [q for q in state.get(self._recent_key, []) if q != query]
         state[self._recent_key] = (recent + [query])[-RECENT_ADDRESSES:]
+        current = {name: st.query_params[name] for name in st.query_params}
+        if current != query:
+            st.query_params.from_dict(query)
 
     def values(self) -> dict[str, Any]:
         """The current value of every declared widget."""

@@ -41,9 +41,17 @@ def compile_counter():
     """A counter of backend compiles; reset it with `.count = 0` before the calls you check."""
     global _REGISTERED
     import jax.monitoring
+    import streamlit as st
+
+    from resode_ui.fit_store import clear_fit_stores
 
     if not _REGISTERED:
         jax.monitoring.register_event_duration_secs_listener(_COUNTER)
         _REGISTERED = True
+    # Results cached by earlier tests (or programs the memory guard dropped since) would let
+    # a page open without compiling what its later reruns need: start from an empty cache,
+    # so that the page's first run compiles its programs, as for a first visitor.
+    st.cache_data.clear()
+    clear_fit_stores()
     _COUNTER.count = 0
     return _COUNTER

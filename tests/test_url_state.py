@@ -314,3 +314,26 @@ def test_resnet_euler_comparison_preset_round_trips():
     assert fresh.toggle(key="re_compare").value is True
     assert _metrics(fresh) == _metrics(at)
     assert _metrics(fresh)["B: field evaluations"] == "16"
+
+
+def test_an_address_is_remembered_before_it_is_sent(monkeypatch):
+    """Sending the address is a point where Streamlit may stop the run for a newer slider
+    move, which then arrives carrying that address. Remembered first, it counts as this
+    session's own; remembered after, it would count as a new link and undo the move."""
+    import streamlit as st
+    from streamlit.runtime.state.query_params_proxy import QueryParamsProxy
+
+    written_key = us.PageState("tp", [us.Int("tp_depth", 50, 2, 128)])._written_key
+    send = QueryParamsProxy.from_dict
+    seen = []
+
+    def remember_then_send(self, params):
+        seen.append((dict(params), dict(st.session_state.get(written_key) or {})))
+        send(self, params)
+
+    monkeypatch.setattr(QueryParamsProxy, "from_dict", remember_then_send)
+    at = _tiny()
+    at.slider(key="tp_depth").set_value(30).run()
+    at.slider(key="tp_depth").set_value(31).run()
+    assert [sent for sent, _ in seen] == [{"depth": "30"}, {"depth": "31"}]
+    assert all(sent == remembered for sent, remembered in seen), seen
