@@ -22,7 +22,7 @@ import pytest
 from e2e.app_pages import registered_pages
 from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.load]
 
 SESSIONS = int(os.environ.get("LOAD_SESSIONS", "20"))
 PAGE = "resnet_euler"
