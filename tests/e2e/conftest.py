@@ -52,6 +52,13 @@ LATENCIES: dict[str, list[float]] = {}
 LOAD_REPORT: list[str] = []
 
 
+# A page's script has finished its run (Streamlit marks the app element).
+IDLE = (
+    "() => document.querySelector('[data-testid=\"stApp\"]')"
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+)
+
+
 def browser_unavailable() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
     if not CHROMIUM.exists():

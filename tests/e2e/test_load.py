@@ -20,7 +20,7 @@ import time
 import pytest
 
 from e2e.app_pages import registered_pages
-from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.load]
 
@@ -36,10 +36,6 @@ STEP_TIMEOUT_MS = int(os.environ.get("LOAD_STEP_TIMEOUT_MS", "90000"))  # one sl
 RSS_LIMIT_MIB = 2048  # bound: the warm-up alone may take ~1 GB; per-session growth would pass it
 
 SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label={label}]'
-IDLE = (
-    "() => document.querySelector('[data-testid=\"stApp\"]')"
-    "?.getAttribute('data-test-script-state') === 'notRunning'"
-)
 # True once this session's metrics show its own L (Δt = 2/L and the "ResNet with L" label).
 SHOWS_LAYERS = """([layers, dt]) => {
   const idle = document.querySelector('[data-testid="stApp"]')

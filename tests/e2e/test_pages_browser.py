@@ -15,7 +15,7 @@ import statistics
 import pytest
 
 from e2e.app_pages import registered_pages
-from e2e.conftest import streamlit_server
+from e2e.conftest import IDLE, streamlit_server
 
 pytestmark = pytest.mark.e2e
 
@@ -109,10 +109,6 @@ PROBE = r"""
   if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
 })();
 """
-IDLE = (
-    "() => document.querySelector('[data-testid=\"stApp\"]')"
-    "?.getAttribute('data-test-script-state') === 'notRunning'"
-)
 
 
 def page_problems(page) -> list[str]:

@@ -11,15 +11,11 @@ import re
 import time
 
 from e2e.app_pages import registered_pages
-from e2e.conftest import streamlit_server
+from e2e.conftest import IDLE, streamlit_server
 from resode_ui.warmup import page_order
 
 WARMUP_TIMEOUT_S = 900  # every page compiled from an empty disk cache on a slow CI machine
 MEMORY_LIMIT_MB = 500  # the app's default RESODE_MEMORY_LIMIT_MB
-IDLE = (
-    "() => document.querySelector('[data-testid=\"stApp\"]')"
-    "?.getAttribute('data-test-script-state') === 'notRunning'"
-)
 
 
 def test_warm_up_renders_every_page_and_drops_programs_past_the_limit(
