@@ -6,7 +6,6 @@ from resode_ui.live import LiveTraining
 
 page_frame()
 
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -110,7 +109,6 @@ def train(obs: dict, seed: int, epochs: int, lr: float, grow: bool, start, save_
     settings = rc.solver_settings("tsit5", rtol=1e-5, atol=1e-7)
     total = epochs + (2 * WARMUP_EPOCHS if grow else 0)
     show = LiveTraining(st.empty(), st.empty(), total, start=start)
-    started = time.perf_counter()
     state = rc.init_ode_fit(2, seed=seed, learning_rate=lr, cube_input=False)
     state, losses, grad_norms = rc.train_ode_growing_window(
         state,
@@ -132,7 +130,7 @@ def train(obs: dict, seed: int, epochs: int, lr: float, grow: bool, start, save_
         "settings": settings,
         "losses": losses,
         "diverged": bool(state.diverged),
-        "seconds": time.perf_counter() - started + (start.seconds if start is not None else 0.0),
+        "seconds": show.elapsed_s(),
         "mean": mean,
         "scale": scale,
         "first": obs["noisy"][0],

@@ -6,7 +6,6 @@ from resode_ui.live import LiveTraining
 
 page_frame()
 
-import time  # noqa: E402
 from collections.abc import Mapping  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -169,7 +168,6 @@ def train(fit_key: tuple, data: dict, settings, start, save_checkpoint) -> dict:
     """Train, or go on from the checkpoint `start`, streaming a progress bar and the loss curve."""
     (_, _, _, _, _, seed, epochs, lr, decay, *_rest) = fit_key
     show = LiveTraining(st.empty(), st.empty(), epochs, start=start)
-    started = time.perf_counter()
     state = rc.init_ode_fit(2, seed=seed, learning_rate=lr)
     trajectories = rc.trajectory_data(data["ts"], data["noisy"])
     state, losses, grad_norms = rc.train_ode_streaming(
@@ -183,7 +181,7 @@ def train(fit_key: tuple, data: dict, settings, start, save_checkpoint) -> dict:
         start=start,
         checkpoint=save_checkpoint,
     )
-    seconds = time.perf_counter() - started + (start.seconds if start is not None else 0.0)
+    seconds = show.elapsed_s()
     show.clear()
     return {
         "model": state.model,

@@ -8,7 +8,6 @@ page_frame()
 
 import hashlib  # noqa: E402
 import secrets  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import altair as alt  # noqa: E402
@@ -136,7 +135,6 @@ def train(spec: dict, tau, z, settings, label: str, start, save_checkpoint) -> d
     n_train = spec["n_train"]
     total = total_epochs(spec)
     show = LiveTraining(st.empty(), st.empty(), total, label=label, start=start)
-    started = time.perf_counter()
     state = rc.init_ode_fit(
         z.shape[1],
         width=WIDTH,
@@ -178,7 +176,7 @@ def train(spec: dict, tau, z, settings, label: str, start, save_checkpoint) -> d
         "losses": np.asarray(losses),
         "grad_norms": np.asarray(grad_norms),
         "diverged": bool(state.diverged),
-        "seconds": time.perf_counter() - started + (start.seconds if start is not None else 0.0),
+        "seconds": show.elapsed_s(),
         "epochs": int(np.asarray(losses).size),
     }
 

@@ -29,8 +29,9 @@ class LiveTraining:
         self.chart_box = chart_box
         self.total = max(int(total), 1)
         self.prefix = f"{label}: " if label else ""
-        self.last_drawn = time.perf_counter()
+        self.started = self.last_drawn = time.perf_counter()
         self.draws = 0
+        self.earlier_s = start.seconds if start is not None else 0.0  # the interrupted pieces
         done = start.done if start is not None else 0
         # A compile can take seconds before the first chunk reports: say so at once.
         self.bar = progress_box.progress(
@@ -53,6 +54,10 @@ class LiveTraining:
         )
         frame = pd.DataFrame({"epoch": np.arange(1, losses.size + 1), "loss": losses})
         self.chart_box.altair_chart(nc.history_chart(frame, y_title="loss (live)"), width="stretch")
+
+    def elapsed_s(self) -> float:
+        """Training time of the whole fit so far, the pieces before a resume included."""
+        return time.perf_counter() - self.started + self.earlier_s
 
     def clear(self) -> None:
         self.progress_box.empty()
