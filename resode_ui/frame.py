@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import sys
 import threading
 import time
 
@@ -144,12 +145,37 @@ def _hand_over_to_router() -> None:
     next to the main script as an old-style multipage app: the first visitor who opens a
     shared link such as ``/spiral`` would get the bare file list as navigation and none of
     app.py's set-up. Switching that mode off and rerunning once lets app.py take over.
+
+    Decided per run, not by Streamlit's process-wide flag: sessions that start together
+    on a fresh server may all begin in the old mode while the first of them switches the
+    flag off, and each of them must still rerun.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if _running_in_legacy_multipage_mode():
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def _running_in_legacy_multipage_mode() -> bool:
+    """True when Streamlit's pages/ runner (``_mpa_v1``) started this run.
+
+    The process-wide flag alone misses runs that began in that mode before another
+    session switched it off, so the call stack decides; the flag stays as a fallback
+    should Streamlit rename its runner.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+        return True
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_mpa_v1" and str(
+            frame.f_globals.get("__name__", "")
+        ).startswith("streamlit."):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def page_frame(*, lesson: bool = True) -> None:

@@ -72,3 +72,49 @@ def test_under_the_limit_nothing_is_dropped(drops, monkeypatch):
     for lesson in (_lesson_a, _lesson_b, _lesson_a):
         _run(AppTest.from_function(lesson, default_timeout=60))
     assert drops == []
+
+
+LEGACY_MAIN = """
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from resode_ui.frame import _running_in_legacy_multipage_mode
+
+# Another session's first run has switched the process-wide mode off meanwhile.
+PagesManager.uses_pages_directory = False
+st.write(f"legacy run: {_running_in_legacy_multipage_mode()}")
+"""
+
+
+def test_a_run_started_in_the_pages_folder_mode_is_seen_as_such(tmp_path, monkeypatch):
+    """Sessions that start together on a fresh server all begin in Streamlit's pages/ mode;
+    each must still hand over to the router after the first of them switched the flag off."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "other.py").write_text("import streamlit as st\nst.write('other')\n")
+    main = tmp_path / "main.py"
+    main.write_text(LEGACY_MAIN)
+    # AppTest starts every run as a fresh server would: in the pages/ mode, as there is
+    # a pages/ folder. The script then switches the flag off before asking.
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+    at = AppTest.from_file(str(main), default_timeout=60)
+    _run(at)
+    assert [m.value for m in at.markdown] == ["legacy run: True"]
+
+
+def _router_run():
+    import streamlit as st
+
+    from resode_ui.frame import _running_in_legacy_multipage_mode
+
+    st.write(f"legacy run: {_running_in_legacy_multipage_mode()}")
+
+
+def test_a_run_without_a_pages_folder_is_not_the_legacy_mode(monkeypatch):
+    from streamlit.runtime.pages_manager import PagesManager
+
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+    at = AppTest.from_function(_router_run, default_timeout=60)
+    _run(at)
+    assert [m.value for m in at.markdown] == ["legacy run: False"]
