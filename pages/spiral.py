@@ -14,6 +14,7 @@ import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
 from resode_ui import fit_store as fs, node_charts as nc, url_state as us  # noqa: E402
+from resode_ui.chart_cache import show_chart  # noqa: E402
 
 ONE = "One trajectory from u₀ = (2, 0), as in the notes"
 SEVERAL = "Several trajectories spread over the plane"
@@ -395,8 +396,10 @@ over starting points on a 15 × 15 grid of the plane.
             c2.metric(f"{side}: error on data", f"{errors['own_pct']:.1f} %")
             c3.metric(f"{side}: error, plane", f"{errors['grid_median_pct']:.0f} %")
             side_views = errors["views"]
-            st.altair_chart(
-                nc.time_series_chart(
+            show_chart(
+                st,
+                ("spiral", "compare-series", side_key),
+                lambda side_views=side_views: nc.time_series_chart(
                     pd.concat(
                         [
                             nc.series_frame(
@@ -453,36 +456,55 @@ series_frame = pd.concat(
     ignore_index=True,
 )
 st.session_state["sp_series_frame"] = series_frame
-paths = []
-for j in range(n_shown):
-    paths.append(nc.path_frame(views["dense"], views["true"][j], "true", j + 1))
-    paths.append(nc.path_frame(views["dense"], views["learned"][j], "learned", j + 1))
-    paths.append(nc.path_frame(data["ts"], data["noisy"][j], "data", j + 1))
-phase_frame = pd.concat(paths, ignore_index=True)
 
+
+def phase_chart():
+    paths = []
+    for j in range(n_shown):
+        paths.append(nc.path_frame(views["dense"], views["true"][j], "true", j + 1))
+        paths.append(nc.path_frame(views["dense"], views["learned"][j], "learned", j + 1))
+        paths.append(nc.path_frame(data["ts"], data["noisy"][j], "data", j + 1))
+    return nc.phase_plane_chart(pd.concat(paths, ignore_index=True))
+
+
+# Charts of a fit are converted once per fit (resode_ui/chart_cache.py): keyed by fit_key.
 left, right = st.columns(2)
 with left:
-    st.altair_chart(nc.time_series_chart(series_frame, y_title="u"), width="stretch")
+    show_chart(
+        st,
+        ("spiral", "series", fit_key, index),
+        lambda: nc.time_series_chart(series_frame, y_title="u"),
+        width="stretch",
+    )
     st.caption(
         f"Trajectory {index + 1}: samples (points), the true solution (solid) and the learned one (dashed)."
     )
 with right:
-    st.altair_chart(nc.phase_plane_chart(phase_frame), width="stretch")
+    show_chart(st, ("spiral", "phase", fit_key), phase_chart, width="stretch")
     st.caption("The phase plane: every training trajectory, true (solid) and learned (dashed).")
 
 # --- vector fields
 st.subheader("What the network learned: the vector field")
 true_q = nc.quiver_frame(views["grid"], views["true_field"])
-learned_q = nc.quiver_frame(views["grid"], views["learned_field"])
 domain = (float(true_q["log10_speed"].min()), float(true_q["log10_speed"].max()))
 left, right = st.columns(2)
 with left:
-    st.altair_chart(
-        nc.quiver_chart(true_q, title="true: Aᵀu³", color_domain=domain), width="stretch"
+    show_chart(
+        st,
+        ("spiral", "quiver-true"),
+        lambda: nc.quiver_chart(true_q, title="true: Aᵀu³", color_domain=domain),
+        width="stretch",
     )
 with right:
-    st.altair_chart(
-        nc.quiver_chart(learned_q, title="learned: V(u; θ)", color_domain=domain), width="stretch"
+    show_chart(
+        st,
+        ("spiral", "quiver-learned", fit_key),
+        lambda: nc.quiver_chart(
+            nc.quiver_frame(views["grid"], views["learned_field"]),
+            title="learned: V(u; θ)",
+            color_domain=domain,
+        ),
+        width="stretch",
     )
 st.caption(
     "Arrows show the direction of the field, colour its speed (log scale, same colours on both "
@@ -498,12 +520,18 @@ history = pd.DataFrame(
 st.session_state["sp_history"] = history
 left, right = st.columns(2)
 with left:
-    st.altair_chart(
-        nc.history_chart(history, y="loss", y_title="loss (sum of squares)"), width="stretch"
+    show_chart(
+        st,
+        ("spiral", "loss", fit_key),
+        lambda: nc.history_chart(history, y="loss", y_title="loss (sum of squares)"),
+        width="stretch",
     )
 with right:
-    st.altair_chart(
-        nc.history_chart(history, y="grad_norm", y_title="gradient norm ‖∂L/∂θ‖"), width="stretch"
+    show_chart(
+        st,
+        ("spiral", "grad-norm", fit_key),
+        lambda: nc.history_chart(history, y="grad_norm", y_title="gradient norm ‖∂L/∂θ‖"),
+        width="stretch",
     )
 st.caption(
     "Adam with a constant rate of 0.1 makes the loss jump now and then; the gradient norm shows "
@@ -530,13 +558,7 @@ except ValueError as problem:
     error_box(str(problem))
     st.stop()
 st.session_state["sp_extrapolation_error"] = ext["error"]
-ext_series = pd.concat(
-    [nc.series_frame(ext["ts"], ext[s], NAMES, s) for s in ("true", "learned")],
-    ignore_index=True,
-)
-ext_phase = pd.concat(
-    [nc.path_frame(ext["ts"], ext[s], s) for s in ("true", "learned")], ignore_index=True
-)
+ext_key = (fit_key, float(u1), float(u2), float(horizon))
 e1, e2 = st.columns(2)
 e1.metric(
     "Relative error over the path",
@@ -550,12 +572,31 @@ if not ext["ok"]:
     )
 left, right = st.columns(2)
 with left:
-    st.altair_chart(
-        nc.time_series_chart(ext_series, y_title="u", window_end=rc.SPIRAL_T_SPAN[1]),
+    show_chart(
+        st,
+        ("spiral", "extrapolation-series", ext_key),
+        lambda: nc.time_series_chart(
+            pd.concat(
+                [nc.series_frame(ext["ts"], ext[s], NAMES, s) for s in ("true", "learned")],
+                ignore_index=True,
+            ),
+            y_title="u",
+            window_end=rc.SPIRAL_T_SPAN[1],
+        ),
         width="stretch",
     )
 with right:
-    st.altair_chart(nc.phase_plane_chart(ext_phase), width="stretch")
+    show_chart(
+        st,
+        ("spiral", "extrapolation-phase", ext_key),
+        lambda: nc.phase_plane_chart(
+            pd.concat(
+                [nc.path_frame(ext["ts"], ext[s], s) for s in ("true", "learned")],
+                ignore_index=True,
+            )
+        ),
+        width="stretch",
+    )
 
 with st.spinner("Solving from every point of a 15 × 15 grid …"):
     emap = error_map(fit_key, model, fit_settings, float(horizon))
@@ -565,8 +606,12 @@ markers = pd.DataFrame({"x": data["u0s"][:, 0], "y": data["u0s"][:, 1], "label":
 markers = pd.concat(
     [markers, pd.DataFrame({"x": [u1], "y": [u2], "label": ["your u₀"]})], ignore_index=True
 )
-st.altair_chart(
-    nc.error_heatmap(heat, markers=markers, title=f"relative error (%) over t ∈ [0, {horizon:g}]"),
+show_chart(
+    st,
+    ("spiral", "error-map", ext_key),
+    lambda: nc.error_heatmap(
+        heat, markers=markers, title=f"relative error (%) over t ∈ [0, {horizon:g}]"
+    ),
     width="stretch",
 )
 finite_err = emap["error_pct"][np.isfinite(emap["error_pct"])]
