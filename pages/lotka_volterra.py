@@ -13,6 +13,7 @@ import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
 from resode_ui import fit_store as fs, node_charts as nc, url_state as us  # noqa: E402
+from resode_ui.chart_cache import show_chart  # noqa: E402
 
 RATES = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
 DENSE = 300
@@ -282,8 +283,13 @@ phase = pd.concat(
     ignore_index=True,
 )
 
-st.altair_chart(
-    nc.time_series_chart(series, y_title="population", window_end=float(window)), width="stretch"
+# Charts of a cached result are converted once (resode_ui/chart_cache.py).
+view_key = (fit_key, horizon)
+show_chart(
+    st,
+    ("lotka_volterra", "series", view_key),
+    lambda: nc.time_series_chart(series, y_title="population", window_end=float(window)),
+    width="stretch",
 )
 st.caption(
     "Points: the observed samples. Solid: the true populations. Dashed: the neural ODE, started "
@@ -291,8 +297,11 @@ st.caption(
 )
 left, right = st.columns(2)
 with left:
-    st.altair_chart(
-        nc.phase_plane_chart(phase, x_title="prey x", y_title="predators y"), width="stretch"
+    show_chart(
+        st,
+        ("lotka_volterra", "phase", view_key),
+        lambda: nc.phase_plane_chart(phase, x_title="prey x", y_title="predators y"),
+        width="stretch",
     )
     st.caption("The phase plane: true orbits are closed curves.")
 with right:
@@ -303,15 +312,21 @@ with right:
         ],
         ignore_index=True,
     ).dropna()
-    st.altair_chart(
-        nc.time_series_chart(h_frame, y_title="H(x, y)", window_end=float(window)), width="stretch"
+    show_chart(
+        st,
+        ("lotka_volterra", "conserved", view_key),
+        lambda: nc.time_series_chart(h_frame, y_title="H(x, y)", window_end=float(window)),
+        width="stretch",
     )
     st.caption("The conserved quantity H along the true and the learned path.")
 
 history = pd.DataFrame({"epoch": np.arange(1, fit["losses"].size + 1), "loss": fit["losses"]})
 with st.expander("Training history"):
-    st.altair_chart(
-        nc.history_chart(history, y_title="loss (sum of squares, standardised)"), width="stretch"
+    show_chart(
+        st,
+        ("lotka_volterra", "loss", fit_key),
+        lambda: nc.history_chart(history, y_title="loss (sum of squares, standardised)"),
+        width="stretch",
     )
     st.caption(
         "With a growing window the loss jumps up twice, when more samples join the sum; the "
