@@ -12,6 +12,7 @@ import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
 from resode_ui import node_charts as nc, url_state as us  # noqa: E402
+from resode_ui.chart_cache import show_chart  # noqa: E402
 
 T_END = 1.0
 FRAMES = 41  # time points drawn per trajectory
@@ -202,23 +203,33 @@ else:
     )
 
 st.subheader("How the points travel")
+# Charts of cached fits are converted once (resode_ui/chart_cache.py), keyed by the settings.
+view_key = (task, int(n_points), int(extra), int(blocks), int(epochs), float(lr), seed)
 block_ts = np.arange(resnet["states"].shape[1], dtype=float)
 left, mid, right = st.columns(3)
 if dim == 1:
     with left:
         st.markdown(f"**Neural ODE ({dim}-D)**")
-        st.altair_chart(
-            nc.flow_lines_chart(paths_1d(plain["ts"], plain["paths"], x)), width="stretch"
+        show_chart(
+            st,
+            ("regression_flow", "node-lines", view_key),
+            lambda: nc.flow_lines_chart(paths_1d(plain["ts"], plain["paths"], x)),
+            width="stretch",
         )
     with mid:
         st.markdown(f"**Augmented ODE: x (of {1 + extra} coordinates)**")
-        st.altair_chart(
-            nc.flow_lines_chart(paths_1d(augmented["ts"], augmented["paths"], x)), width="stretch"
+        show_chart(
+            st,
+            ("regression_flow", "augmented-lines", view_key),
+            lambda: nc.flow_lines_chart(paths_1d(augmented["ts"], augmented["paths"], x)),
+            width="stretch",
         )
     with right:
         st.markdown("**ResNet: state after each block**")
-        st.altair_chart(
-            nc.flow_lines_chart(paths_1d(block_ts, resnet["states"], x), x_title="block"),
+        show_chart(
+            st,
+            ("regression_flow", "resnet-lines", view_key),
+            lambda: nc.flow_lines_chart(paths_1d(block_ts, resnet["states"], x), x_title="block"),
             width="stretch",
         )
     st.caption(
@@ -228,8 +239,10 @@ if dim == 1:
     st.markdown(
         "**The augmented ODE in its (x, a) plane: the points swap by going around each other**"
     )
-    st.altair_chart(
-        nc.flow_plane_chart(
+    show_chart(
+        st,
+        ("regression_flow", "augmented-plane", view_key),
+        lambda: nc.flow_plane_chart(
             paths_2d(augmented["ts"], augmented["paths"], x, axes=(0, 1)),
             x_title="x",
             y_title="a (first extra coordinate)",
@@ -241,18 +254,27 @@ if dim == 1:
 else:
     with left:
         st.markdown("**Neural ODE (2-D)**")
-        st.altair_chart(
-            nc.flow_plane_chart(paths_2d(plain["ts"], plain["paths"], x)), width="stretch"
+        show_chart(
+            st,
+            ("regression_flow", "node-plane", view_key),
+            lambda: nc.flow_plane_chart(paths_2d(plain["ts"], plain["paths"], x)),
+            width="stretch",
         )
     with mid:
         st.markdown(f"**Augmented ODE: (x₁, x₂) of {2 + extra} coordinates**")
-        st.altair_chart(
-            nc.flow_plane_chart(paths_2d(augmented["ts"], augmented["paths"], x)), width="stretch"
+        show_chart(
+            st,
+            ("regression_flow", "augmented-plane-2d", view_key),
+            lambda: nc.flow_plane_chart(paths_2d(augmented["ts"], augmented["paths"], x)),
+            width="stretch",
         )
     with right:
         st.markdown("**ResNet: state after each block**")
-        st.altair_chart(
-            nc.flow_plane_chart(paths_2d(block_ts, resnet["states"], x)), width="stretch"
+        show_chart(
+            st,
+            ("regression_flow", "resnet-plane", view_key),
+            lambda: nc.flow_plane_chart(paths_2d(block_ts, resnet["states"], x)),
+            width="stretch",
         )
     st.caption("Colour: the angle of the starting point; dots mark where each point ends up.")
 
@@ -275,8 +297,11 @@ if dim == 1:
         ignore_index=True,
     )
     st.session_state["rf_curves"] = curves
-    st.altair_chart(
-        nc.fitted_map_chart(pd.DataFrame({"x": x[:, 0], "y": y[:, 0]}), curves), width="stretch"
+    show_chart(
+        st,
+        ("regression_flow", "fitted-map", view_key),
+        lambda: nc.fitted_map_chart(pd.DataFrame({"x": x[:, 0], "y": y[:, 0]}), curves),
+        width="stretch",
     )
     st.caption(
         "Black dots: the training pairs. The plain neural ODE's map can only increase: for "
@@ -304,7 +329,12 @@ else:
     )
     targets = pd.concat(frames, ignore_index=True)
     st.session_state["rf_curves"] = targets
-    st.altair_chart(nc.map_arrows_chart(targets), width="stretch")
+    show_chart(
+        st,
+        ("regression_flow", "map-arrows", view_key),
+        lambda: nc.map_arrows_chart(targets),
+        width="stretch",
+    )
     st.caption("Targets and where each model puts the inputs.")
 
 history = pd.concat(
@@ -334,7 +364,12 @@ history = pd.concat(
     ignore_index=True,
 )
 with st.expander("Training histories"):
-    st.altair_chart(nc.history_chart(history, y_title="mean squared error"), width="stretch")
+    show_chart(
+        st,
+        ("regression_flow", "history", view_key),
+        lambda: nc.history_chart(history, y_title="mean squared error"),
+        width="stretch",
+    )
     st.caption(
         "All three with Adam and the same number of epochs; the neural ODEs' rate decays to "
         "10 % of its start. The field V(x, t) has 32 hidden units and sees t as an input; the "
