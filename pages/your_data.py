@@ -23,6 +23,7 @@ from resode_ui import (  # noqa: E402
     uploads as up,
     url_state as us,
 )
+from resode_ui.chart_cache import show_chart  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example_oscillator.csv"
 ADAPTIVE, FIXED = "adaptive (rtol, atol)", "fixed Δt"
@@ -577,16 +578,29 @@ for result in results:
     series_frames.append(pd.concat(rows, ignore_index=True))
 st.session_state["yd_series_frames"] = series_frames
 
-charts = [
-    nc.time_series_chart(frame, y_title="state", window_end=window_end) for frame in series_frames
-]
-if len(charts) == 1:
-    fit_chart = charts[0]
-else:
-    fit_chart = alt.hconcat(
+
+def fit_chart() -> alt.TopLevelMixin:
+    charts = [
+        nc.time_series_chart(frame, y_title="state", window_end=window_end)
+        for frame in series_frames
+    ]
+    if len(charts) == 1:
+        return charts[0]
+    return alt.hconcat(
         *(c.properties(title=r["label"], width=380) for c, r in zip(charts, results, strict=True))
     ).resolve_scale(x="shared", y="shared")
-st.altair_chart(fit_chart, width="stretch")
+
+
+# Charts of cached fits are converted once (resode_ui/chart_cache.py). An upload's fit_id
+# holds its owner's session token, so its charts are found only by that session.
+view_key = (
+    tuple(r["fit_id"] for r in results),
+    tuple(r["label"] for r in results),
+    tuple(names),
+    int(n_train),
+    float(horizon),
+)
+show_chart(st, ("your_data", "fit", view_key), fit_chart, width="stretch")
 st.caption(
     "Points: your samples. Dashed: the learned solution from the first sample, run past the last "
     "sample. Grey dashed line: the end of the training window; everything right of it was never "
@@ -612,8 +626,10 @@ if len(names) == 2:
             {"x": ys[:, 0], "y": ys[:, 1], "t": ts, "source": "data", "trajectory": "data"}
         )
     )
-    st.altair_chart(
-        nc.phase_plane_chart(
+    show_chart(
+        st,
+        ("your_data", "phase", view_key),
+        lambda: nc.phase_plane_chart(
             pd.concat(paths, ignore_index=True), x_title=names[0], y_title=names[1]
         ),
         width="stretch",
@@ -629,8 +645,11 @@ history = pd.concat(
 )
 if len(history):
     st.subheader("Training history")
-    history_chart = nc.history_chart(history, y_title="loss (sum of squares, scaled data)")
-    st.altair_chart(history_chart, width="stretch")
+
+    def history_chart() -> alt.TopLevelMixin:
+        return nc.history_chart(history, y_title="loss (sum of squares, scaled data)")
+
+    show_chart(st, ("your_data", "history", view_key), history_chart, width="stretch")
     if bool(grow) and param_file is None:
         st.caption(
             f"The first {2 * WARMUP_EPOCHS} epochs are the growing window's warm-up, on 30 % and "
@@ -751,7 +770,7 @@ if ex.images_available():
         for fmt in ex.IMAGE_FORMATS:
             cols[i].download_button(
                 f"{name.replace('_', ' ')} chart ({fmt.upper()})",
-                data=lambda chart=chart, fmt=fmt: ex.chart_image(chart, fmt),
+                data=lambda chart=chart, fmt=fmt: ex.chart_image(chart(), fmt),
                 file_name=f"{stem}_{name}.{fmt}",
                 mime=ex.MIME[fmt],
                 key=f"yd_download_{name}_{fmt}",
@@ -769,7 +788,7 @@ else:
         for fmt in ex.SPEC_FORMATS:
             cols[i].download_button(
                 f"{name.replace('_', ' ')} chart (Vega-Lite {fmt.upper()})",
-                data=lambda chart=chart, fmt=fmt: ex.chart_spec(chart, fmt),
+                data=lambda chart=chart, fmt=fmt: ex.chart_spec(chart(), fmt),
                 file_name=f"{stem}_{name}.{'vl.json' if fmt == 'json' else fmt}",
                 mime=ex.MIME[fmt],
                 key=f"yd_download_{name}_{fmt}",
