@@ -498,6 +498,7 @@ else:
                 session_key="yd_fits",
                 keep=MAX_FITS,
                 total_epochs=total_epochs(base_spec),
+                persist=uploaded is None,  # an upload's fits never touch the disk
             )
         except ValueError as problem:
             error_box(str(problem))

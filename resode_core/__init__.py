@@ -9,7 +9,11 @@ import os
 # which lets XLA store the compiled executables in the persistent cache.
 os.environ.setdefault("EQX_ON_ERROR", "nan")
 
-from ._config import enable_compilation_cache as enable_compilation_cache  # noqa: E402
+from ._aot import code_version as code_version  # noqa: E402
+from ._config import (  # noqa: E402
+    compilation_cache_dir as compilation_cache_dir,
+    enable_compilation_cache as enable_compilation_cache,
+)
 from ._convergence import (  # noqa: E402
     FLOAT32_FLOOR as FLOAT32_FLOOR,
     adaptive_study as adaptive_study,

@@ -34,6 +34,11 @@ def _code_version() -> str:
 _CODE_VERSION = _code_version()
 
 
+def code_version() -> str:
+    """A hash of this package's source: results stored on disk are valid for one version."""
+    return _CODE_VERSION
+
+
 def set_export_store(directory: str | Path | None) -> None:
     """Keep exported programs under `directory` (None: trace every process, as plain jit)."""
     if directory is not None:

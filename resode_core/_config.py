@@ -26,3 +26,9 @@ def enable_compilation_cache(directory: str | os.PathLike | None = None) -> Path
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     set_export_store(path / "exported")
     return path
+
+
+def compilation_cache_dir() -> Path | None:
+    """The persistent cache folder enable_compilation_cache set (None if it was not)."""
+    value = jax.config.jax_compilation_cache_dir
+    return Path(value) if value else None

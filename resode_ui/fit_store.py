@@ -8,14 +8,22 @@ a `done` epoch count, e.g. `resode_core.TrainingCheckpoint`). While one session 
 key, another asking for it waits for that result instead of training it again.
 
 Stored values are shared: arrays are read-only copies and finished fits read-only mappings.
+
+On a real server, finished fits of settings anyone may choose (not of uploads) are also
+kept on disk next to the JAX cache (`FitDisk`), so a restarted server shows them without
+training again. Files are named by a hash of the key, the core's code and the page's code.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, MutableMapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -53,6 +61,67 @@ def frozen(value):
     return value
 
 
+class FitDisk:
+    """Finished fits as files in one folder: at most `max_files`, the oldest dropped first.
+
+    Only this server writes the folder. Any problem reading or writing a file makes it a
+    miss (the fit is trained again), never an error on the page.
+    """
+
+    def __init__(self, folder: str | os.PathLike, max_files: int = 64) -> None:
+        self.folder = Path(folder)
+        self.max_files = max_files
+
+    def _path(self, key: Hashable, version: str) -> Path:
+        digest = hashlib.sha256(f"{version}|{key!r}".encode()).hexdigest()[:32]
+        return self.folder / f"{digest}.fit"
+
+    def load(self, key: Hashable, version: str) -> Mapping | None:
+        path = self._path(key, version)
+        try:
+            with open(path, "rb") as file:
+                stored_key, fit = pickle.load(file)  # noqa: S301 (written by this server)
+        except FileNotFoundError:
+            return None
+        except Exception:  # a torn or stale file: train again
+            path.unlink(missing_ok=True)
+            return None
+        return fit if stored_key == key else None
+
+    def save(self, key: Hashable, version: str, fit: Mapping) -> None:
+        path = self._path(key, version)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{threading.get_ident()}.part")
+            with open(partial, "wb") as file:
+                pickle.dump((key, _plain(fit)), file, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(partial, path)  # readers see the whole file or none
+            files = sorted(self.folder.glob("*.fit"), key=lambda f: f.stat().st_mtime)
+            for old in files[: max(0, len(files) - self.max_files)]:
+                old.unlink(missing_ok=True)
+        except Exception:  # a full or read-only disk costs a retrain after a restart
+            return
+
+
+def _plain(value):
+    """A stored fit as plain dicts again (read-only mapping views cannot be pickled)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _source_version(train: Callable) -> str:
+    """The core's code version and the page's source: a fit depends on both."""
+    code = getattr(train, "__code__", None)
+    page = b""
+    if code is not None:
+        try:
+            page = Path(code.co_filename).read_bytes()
+        except OSError:
+            page = code.co_filename.encode()
+    return f"{rc.code_version()}|{hashlib.sha256(page).hexdigest()[:16]}"
+
+
 class FitStore:
     """Finished fits (LRU) and checkpoints (LRU) by fit key, safe to use from many threads.
 
@@ -67,6 +136,7 @@ class FitStore:
         *,
         stall_timeout_s: float = 180.0,
         poll_s: float = 0.5,
+        disk: FitDisk | None = None,
     ) -> None:
         self.max_finished = max_finished
         self.max_checkpoints = max_checkpoints
@@ -74,12 +144,14 @@ class FitStore:
         # this long (its first chunk includes compiling, which can take a minute).
         self.stall_timeout_s = stall_timeout_s
         self.poll_s = poll_s
+        self.disk = disk
         self._finished: OrderedDict[Hashable, Mapping] = OrderedDict()
         self._checkpoints: OrderedDict[Hashable, Any] = OrderedDict()
         self._trainers: dict[Hashable, threading.Thread] = {}  # the per-key claim
         self._changed = threading.Condition()  # guards all of the above
         self.trainings_started = 0
         self.trainings_resumed = 0
+        self.loaded_from_disk = 0
 
     # --------------------------------------------------------------------- plain access
 
@@ -127,16 +199,30 @@ class FitStore:
 
     # --------------------------------------------------------------------- training
 
-    def fit_for(self, key: Hashable, train: Trainer, *, total_epochs: int | None = None) -> Mapping:
+    def fit_for(
+        self,
+        key: Hashable,
+        train: Trainer,
+        *,
+        total_epochs: int | None = None,
+        persist: bool = False,
+    ) -> Mapping:
         """The finished fit for `key`: stored, awaited from another session, or trained here.
 
         Training here resumes from the key's checkpoint if there is one, and saves a
-        checkpoint after every chunk, so a run stopped mid-way loses nothing.
+        checkpoint after every chunk, so a run stopped mid-way loses nothing. With
+        `persist` (never for uploads) the fit is also looked up in and saved to the disk.
         """
+        disk = self.disk if persist else None
+        version = _source_version(train) if disk is not None else ""
         while True:
             fit = self.finished(key)
             if fit is not None:
                 return fit
+            if disk is not None and (stored := disk.load(key, version)) is not None:
+                with self._changed:
+                    self.loaded_from_disk += 1
+                return self.save_finished(key, stored)
             if self._claim(key):
                 break
             fit, stalled = self._wait_for_other_session(key, total_epochs)
@@ -156,7 +242,15 @@ class FitStore:
             if fit is not None:
                 return fit
             fit = train(start, lambda checkpoint: self.save_checkpoint(key, checkpoint))
-            return self.save_finished(key, fit)
+            stored = self.save_finished(key, fit)
+            if disk is not None:
+                disk.save(key, version, stored)
+                # Use the fit as a restarted server will load it: arrays made by a program
+                # and arrays read from a file can compile to different XLA programs, and
+                # this way the ones compiled now are those found again after a restart.
+                if (reloaded := disk.load(key, version)) is not None:
+                    stored = self.save_finished(key, reloaded)
+            return stored
         finally:
             self._release(key)
 
@@ -214,8 +308,25 @@ class FitStore:
 
 @st.cache_resource(show_spinner=False)
 def fit_store(page: str) -> FitStore:
-    """The store of one page, shared by all sessions of this server process."""
-    return FitStore()
+    """The store of one page, shared by all sessions of this server process.
+
+    Only a real server keeps fits on disk (in its JAX cache folder): tests run pages in
+    AppTest's stand-in runtime and must not depend on fits an earlier run left behind.
+    """
+    folder = _server_fit_folder()
+    return FitStore(disk=FitDisk(folder / page) if folder is not None else None)
+
+
+def _server_fit_folder() -> Path | None:
+    try:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists() or type(Runtime.instance()) is not Runtime:
+            return None
+    except Exception:
+        return None
+    folder = rc.compilation_cache_dir()
+    return folder / "fits" if folder is not None else None
 
 
 def shared_fit(
@@ -226,17 +337,19 @@ def shared_fit(
     session_key: str,
     keep: int,
     total_epochs: int | None = None,
+    persist: bool = True,
 ) -> Mapping:
     """`fit_store(page).fit_for(...)`, also kept in this session's `session_key` (LRU of `keep`).
 
     The session's own copy means a fit a student is looking at never has to be retrained
-    because other sessions pushed it out of the shared store.
+    because other sessions pushed it out of the shared store. `persist=False` keeps a fit
+    off the disk (an upload's fits must stay in memory, with their owner's session).
     """
     fits: MutableMapping = st.session_state.setdefault(session_key, {})
     if key in fits:
         fits[key] = fits.pop(key)  # most recently used last
         return fits[key]
-    fits[key] = fit_store(page).fit_for(key, train, total_epochs=total_epochs)
+    fits[key] = fit_store(page).fit_for(key, train, total_epochs=total_epochs, persist=persist)
     while len(fits) > keep:
         fits.pop(next(iter(fits)))
     return fits[key]

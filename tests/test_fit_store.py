@@ -25,7 +25,11 @@ def _checkpoint(done):
 
 
 def _fit(value):
-    return {"losses": np.full(3, value, dtype=np.float32), "value": value}
+    return {
+        "losses": np.full(3, value, dtype=np.float32),
+        "value": value,
+        "scaling": {"mean": np.zeros(2)},  # nested, as some pages' fits are
+    }
 
 
 def test_finished_fits_are_read_only_and_the_oldest_goes_first():
@@ -181,3 +185,75 @@ def test_a_spiral_fit_interrupted_mid_run_resumes_where_it_stopped(
     history = at.session_state["sp_history"]
     np.testing.assert_array_equal(history["loss"], full_history["loss"])
     np.testing.assert_array_equal(history["grad_norm"], full_history["grad_norm"])
+
+
+def _counting_trainer(calls: list, value: float):
+    def train(start, save):
+        calls.append(start)
+        return _fit(value)
+
+    return train
+
+
+def test_a_restarted_server_finds_a_finished_fit_on_disk(tmp_path):
+    calls: list = []
+    first = fs.FitStore(disk=fs.FitDisk(tmp_path))
+    fit = first.fit_for(("spiral", 25), _counting_trainer(calls, 1.5), persist=True)
+    # A new process: a new store over the same folder trains nothing.
+    restarted = fs.FitStore(disk=fs.FitDisk(tmp_path))
+    again = restarted.fit_for(("spiral", 25), _counting_trainer(calls, 9.0), persist=True)
+    assert len(calls) == 1 and restarted.trainings_started == 0
+    assert restarted.loaded_from_disk == 1
+    np.testing.assert_array_equal(again["losses"], fit["losses"])
+    assert again["value"] == 1.5 and not again["losses"].flags.writeable
+    # Another key, or the same key without persist, is not taken from the disk.
+    restarted.fit_for(("spiral", 30), _counting_trainer(calls, 2.0), persist=True)
+    fs.FitStore(disk=fs.FitDisk(tmp_path)).fit_for(
+        ("spiral", 25), _counting_trainer(calls, 3.0), persist=False
+    )
+    assert len(calls) == 3
+
+
+def test_fits_that_must_stay_in_memory_never_reach_the_disk(tmp_path):
+    store = fs.FitStore(disk=fs.FitDisk(tmp_path))
+    store.fit_for(("upload", "owner-token"), _counting_trainer([], 1.0), persist=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_code_version_or_a_torn_file_means_training_again(tmp_path, monkeypatch):
+    calls: list = []
+    fs.FitStore(disk=fs.FitDisk(tmp_path)).fit_for("k", _counting_trainer(calls, 1.0), persist=True)
+    (stored,) = tmp_path.glob("*.fit")
+    monkeypatch.setattr(fs.rc, "code_version", lambda: "another version")
+    fs.FitStore(disk=fs.FitDisk(tmp_path)).fit_for("k", _counting_trainer(calls, 2.0), persist=True)
+    assert len(calls) == 2
+    monkeypatch.undo()
+    stored.write_bytes(b"not a pickle")
+    fit = fs.FitStore(disk=fs.FitDisk(tmp_path)).fit_for(
+        "k", _counting_trainer(calls, 3.0), persist=True
+    )
+    assert len(calls) == 3 and fit["value"] == 3.0  # retrained, no error
+
+
+def test_the_fit_folder_keeps_the_newest_files_only(tmp_path):
+    disk = fs.FitDisk(tmp_path, max_files=3)
+    for k in range(5):
+        disk.save(("k", k), "v", _fit(float(k)))
+    assert len(list(tmp_path.glob("*.fit"))) == 3
+    assert disk.load(("k", 4), "v")["value"] == 4.0
+
+
+def _store_has_disk():
+    import streamlit as st
+
+    from resode_ui import fit_store as fs
+
+    st.session_state["disk"] = fs.fit_store("spiral").disk is not None
+
+
+def test_pages_under_apptest_keep_fits_in_memory_only(fresh_fit_stores):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_store_has_disk, default_timeout=60)
+    at.run()
+    assert at.session_state["disk"] is False
