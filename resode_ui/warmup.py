@@ -26,6 +26,13 @@ PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 # The headline pages first: a class usually starts with them.
 FIRST = ("spiral", "vanishing_gradients", "resnet_euler", "identity_experiment")
 PAGE_TIMEOUT_S = 180
+# Settings a lesson reaches in one move whose first use compiles or trains for seconds,
+# warmed after every page's defaults, as (page, address query).
+EXTRA_SETTINGS = (
+    ("resnet_vs_node", "width=8"),  # the width slider compiles one gradient per depth
+    ("resnet_vs_node", "width=32"),
+    ("spiral", "preset=notes-25-vs-300"),  # the notes' 25 vs 300 epochs: trains 300 epochs
+)
 
 
 class _SilentClient:
@@ -58,7 +65,7 @@ def _on_event_loop(runtime, fn, *args, **kwargs):
     return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=30)
 
 
-def warm_page(runtime, page: str) -> float:
+def warm_page(runtime, page: str, query: str = "") -> float:
     from streamlit.proto.ClientState_pb2 import ClientState
 
     client = _SilentClient()
@@ -66,7 +73,7 @@ def warm_page(runtime, page: str) -> float:
     session_id = _on_event_loop(runtime, runtime.connect_session, client=client, user_info={})
     try:
         info = runtime._session_mgr.get_active_session_info(session_id)
-        state = ClientState(page_name=page, query_string="")
+        state = ClientState(page_name=page, query_string=query)
         _on_event_loop(runtime, info.session.request_rerun, state)
         if not client.finished.wait(PAGE_TIMEOUT_S):
             LOG.warning("warm-up: page %s did not finish in %d s", page, PAGE_TIMEOUT_S)
@@ -84,17 +91,19 @@ def _warm_all(runtime) -> None:
         release_free_memory,
     )
 
-    for page in page_order():
+    plan = [(page, "") for page in page_order()] + list(EXTRA_SETTINGS)
+    for page, query in plan:
+        name = f"{page}?{query}" if query else page
         try:
-            seconds = warm_page(runtime, page)
+            seconds = warm_page(runtime, page, query)
             release_free_memory()
             # The page's default results are cached now and its programs are on disk:
             # under the memory limit its compiled programs are worth less than the room.
             if over_memory_limit() and only_script_running():
                 drop_compiled_programs()
-            LOG.info("warm-up: %s in %.1f s", page, seconds)
+            LOG.info("warm-up: %s in %.1f s", name, seconds)
         except Exception as error:  # an optimisation only: never break the app
-            LOG.warning("warm-up of %s skipped: %r", page, error)
+            LOG.warning("warm-up of %s skipped: %r", name, error)
     # What exists now (modules, JAX's and Streamlit's machinery) lives as long as the server:
     # freezing it keeps Python's collector from walking those ~400 000 objects again and again.
     gc.collect()

@@ -12,7 +12,7 @@ import time
 
 from e2e.app_pages import registered_pages
 from e2e.conftest import IDLE, streamlit_server
-from resode_ui.warmup import page_order
+from resode_ui.warmup import EXTRA_SETTINGS, page_order
 
 WARMUP_TIMEOUT_S = 900  # every page compiled from an empty disk cache on a slow CI machine
 MEMORY_LIMIT_MB = 500  # the app's default RESODE_MEMORY_LIMIT_MB
@@ -42,16 +42,28 @@ def test_warm_up_renders_every_page_and_drops_programs_past_the_limit(
             page.wait_for_function(IDLE, timeout=300_000, polling=200)
             spiral_s = time.monotonic() - started
             errors = page.locator('[data-testid="stException"]').count()
+            # The settings warmed beyond the defaults: valid addresses, ready at once.
+            extra_s = {}
+            for name, query in EXTRA_SETTINGS:
+                started = time.monotonic()
+                page.goto(f"{server.url}/{name}?{query}", timeout=120_000)
+                page.wait_for_function(IDLE, timeout=300_000, polling=200)
+                extra_s[f"{name}?{query}"] = round(time.monotonic() - started, 1)
+                errors += page.locator('[data-testid="stException"]').count()
+                errors += page.get_by_text("This link contained settings that were ignored").count()
         finally:
             context.close()
     lesson_pages = {p.name for p in registered_pages() if not p.default}
     assert set(page_order()) == lesson_pages  # the warm-up knows every page of the router
     assert warmed == lesson_pages, (sorted(lesson_pages - warmed), server.log_tail())
+    extras = set(re.findall(r"warm-up: (\w+\?[\w=.-]+) in [\d.]+ s", log))
+    assert extras == {f"{page}?{query}" for page, query in EXTRA_SETTINGS}, server.log_tail()
     assert "skipped" not in log and "did not finish" not in log, server.log_tail()
     assert errors == 0
     # One page's programs on top of the server, not every page's (which takes about 1.5 GB).
     assert memory["VmRSS"] / 1024 < MEMORY_LIMIT_MB + 500, memory
     print(
         f"\nwarm-up: {len(warmed)} pages; server RSS after it {memory['VmRSS'] / 1024:.0f} MiB "
-        f"(peak {memory['VmHWM'] / 1024:.0f} MiB); spiral opened in {spiral_s:.1f} s afterwards"
+        f"(peak {memory['VmHWM'] / 1024:.0f} MiB); spiral opened in {spiral_s:.1f} s afterwards, "
+        f"the extra settings in {extra_s} s"
     )
