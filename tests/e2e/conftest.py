@@ -48,7 +48,7 @@ NO_PLAYWRIGHT = (
 STARTUP_TIMEOUT = 90.0  # seconds until /_stcore/health answers
 
 # Filled by the tests, printed at the end of the run (see pytest_terminal_summary).
-LATENCIES: dict[str, list[float]] = {}
+LATENCIES: dict[str, dict[str, list[float]]] = {}
 LOAD_REPORT: list[str] = []
 
 
@@ -190,8 +190,9 @@ def screenshots() -> Path:
 
 
 @pytest.fixture(scope="session")
-def latency_log() -> dict[str, list[float]]:
-    """page name -> slider → chart latencies (ms), printed at the end of the run."""
+def latency_log() -> dict[str, dict[str, list[float]]]:
+    """page name -> {"new": ..., "seen": ...} slider → chart latencies (ms), printed at the
+    end of the run: moves to a value not computed yet, and back to one computed before."""
     return LATENCIES
 
 
@@ -209,13 +210,22 @@ def _percentile(values: list[float], q: float) -> float:
 def pytest_terminal_summary(terminalreporter):
     if LATENCIES:
         terminalreporter.section("slider → chart latency in Chromium (ms)")
+        terminalreporter.write_line(
+            f"{'':<24} {'to a new value':^28} {'back to a value seen before':^28}"
+        )
         summary = {}
-        for page, values in LATENCIES.items():
-            median, p95 = statistics.median(values), _percentile(values, 0.95)
-            summary[page] = {"moves": len(values), "median_ms": median, "p95_ms": p95}
-            terminalreporter.write_line(
-                f"{page:<24} moves {len(values):>3}   median {median:8.0f}   p95 {p95:8.0f}"
-            )
+        for page, kinds in LATENCIES.items():
+            summary[page] = {}
+            line = f"{page:<24}"
+            for kind in ("new", "seen"):
+                values = kinds.get(kind) or []
+                if not values:
+                    line += f" {'-':^28}"
+                    continue
+                median, p95 = statistics.median(values), _percentile(values, 0.95)
+                summary[page][kind] = {"moves": len(values), "median_ms": median, "p95_ms": p95}
+                line += f" n {len(values):>2} median {median:6.0f} p95 {p95:6.0f}"
+            terminalreporter.write_line(line)
         if SHOTS.is_dir():
             (SHOTS / "latency.json").write_text(json.dumps(summary, indent=2))
     if LOAD_REPORT:

@@ -152,24 +152,29 @@ def slider_labels(page) -> list[str]:
     return [inputs.nth(i).get_attribute("aria-label") or "" for i in range(inputs.count())]
 
 
-def move_slider(page, label: str) -> dict | None:
-    """Press an arrow key on the slider `label`; None if it is disabled or gone."""
+def move_slider(page, label: str, key: str | None = None) -> dict | None:
+    """Press an arrow key on the slider `label` (away from its end unless `key` says which);
+    None if it is disabled or gone."""
     name = json.dumps(label, ensure_ascii=False)  # a CSS string (labels hold Δ, ₁, quotes)
     thumb = page.locator(f'[data-testid="stSlider"] input[type="range"][aria-label={name}]')
     if thumb.count() == 0 or thumb.first.is_disabled():
         return None
     thumb = thumb.first
     before = thumb.get_attribute("value")
-    at_max = float(before) >= float(thumb.get_attribute("max"))
+    if key is None:
+        key = "ArrowLeft" if float(before) >= float(thumb.get_attribute("max")) else "ArrowRight"
     thumb.focus()
     page.evaluate("window.__probe.arm()")
-    page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
+    page.keyboard.press(key)
     page.wait_for_function(
         f"() => window.__probe.settled({QUIET_MS})", timeout=MOVE_TIMEOUT_MS, polling=50
     )
     result = page.evaluate("window.__probe.result()")
-    result.update(label=label, before=before, after=thumb.get_attribute("value"))
+    result.update(label=label, key=key, before=before, after=thumb.get_attribute("value"))
     return result
+
+
+BACK = {"ArrowLeft": "ArrowRight", "ArrowRight": "ArrowLeft"}
 
 
 @pytest.mark.parametrize("app_page", PAGES, ids=[p.name for p in PAGES])
@@ -187,7 +192,8 @@ def test_page_in_chromium(app_page, browser, server, screenshots, latency_log):
         screenshot(page, screenshots / f"{app_page.name}.png")
 
         exempt = NO_CHART_SLIDERS.get(app_page.name, ())
-        failures, latencies, table_only = [], [], []
+        failures, table_only = [], []
+        latencies: dict[str, list[float]] = {"new": [], "seen": []}
         for label in slider_labels(page):
             moved = move_slider(page, label)
             if moved is None:
@@ -197,20 +203,29 @@ def test_page_in_chromium(app_page, browser, server, screenshots, latency_log):
             if not (moved["chart"] or moved["other"]) and not any(t in label for t in exempt):
                 failures.append(f"{label!r}: no chart, metric or table changed after the rerun")
             if moved["chart"] and moved["latency"] is not None:
-                latencies.append(moved["latency"])
+                latencies["new"].append(moved["latency"])
+                # And back: a value this server has computed before, as a class meets it
+                # once the teacher (or any student) has been there.
+                back = move_slider(page, label, BACK[moved["key"]])
+                if back is None or back["after"] != moved["before"]:
+                    failures.append(f"{label!r}: the slider did not move back")
+                elif back["chart"] and back["latency"] is not None:
+                    latencies["seen"].append(back["latency"])
             elif moved["other"]:
                 table_only.append(label)
             failures += [f"{label!r}: {problem}" for problem in page_problems(page)]
-        if latencies:
+        if latencies["new"]:
             latency_log[app_page.name] = latencies
         if latencies or table_only:
             screenshot(page, screenshots / f"{app_page.name}-moved.png")
         assert not script_errors, script_errors
         assert not failures, failures
-        if latencies:
+        if latencies["new"]:
+            seen = latencies["seen"] or [float("nan")]
             print(
-                f"{app_page.name}: {len(latencies)} chart moves, median "
-                f"{statistics.median(latencies):.0f} ms, max {max(latencies):.0f} ms; "
+                f"{app_page.name}: {len(latencies['new'])} chart moves to a new value, median "
+                f"{statistics.median(latencies['new']):.0f} ms, max {max(latencies['new']):.0f} ms;"
+                f" back to a value seen before, median {statistics.median(seen):.0f} ms; "
                 f"sliders that change only metrics/tables: {table_only}"
             )
     finally:
