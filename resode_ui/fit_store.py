@@ -325,6 +325,8 @@ def _server_fit_folder() -> Path | None:
             return None
     except Exception:
         return None
+    if chosen := os.environ.get("RESODE_FIT_DIR"):
+        return Path(chosen)
     folder = rc.compilation_cache_dir()
     return folder / "fits" if folder is not None else None
 

@@ -127,7 +127,8 @@ def streamlit_server(log_dir: Path, env: dict[str, str] | None = None):
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            # Fits a server trained before must not stand in for training here.
+            env={**os.environ, "RESODE_FIT_DIR": str(log_dir / "fits"), **(env or {})},
         )
     server = StreamlitServer(f"http://127.0.0.1:{port}", process, log)
     try:

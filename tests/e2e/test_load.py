@@ -3,8 +3,10 @@
 Every session (its own Chromium browser context, so its own Streamlit session) opens
 "ResNet = forward Euler", moves the layers slider with the keyboard to a value no other
 session uses, moves the seed slider, moves the layers slider again, and after each move must
-see its *own* L in the server-computed metrics (Δt = 2/L and "ResNet with L = …"); zero
-exceptions, error boxes or script errors. The server's resident memory is sampled from /proc
+see its *own* L in the server-computed metrics (Δt = 2/L and "ResNet with L = …"). Then it
+opens the spiral page (the notes' default fit, trained once and shared by all sessions) and
+trains its own neural ODE: its epochs slider goes to a number no other session uses, and the
+"Epochs run" metric must show that number. Zero exceptions, error boxes or script errors. The server's resident memory is sampled from /proc
 during the run and its peak (VmHWM) reported. The whole test is bounded in time and stops by
 itself.
 """
@@ -26,6 +28,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.load]
 
 SESSIONS = int(os.environ.get("LOAD_SESSIONS", "20"))
 PAGE = "resnet_euler"
+TRAINING_PAGE = "spiral"
+EPOCHS_LABEL = "Epochs"
+DEFAULT_EPOCHS, EPOCH_STEP = 25, 5
 LAYERS_LABEL = "layers L (Δt = 2 / L)"
 SEED_LABEL = "seed of the vector field"
 DEFAULT_LAYERS = 8
@@ -46,6 +51,17 @@ SHOWS_LAYERS = """([layers, dt]) => {
   const dtShown = metrics.find(([label]) => label === 'Δt = T / L');
   return idle && !!dtShown && dtShown[1] === dt
     && metrics.some(([label]) => label === `ResNet with L = ${layers}`);
+}"""
+
+
+# True once this session's spiral page shows a fit of its own number of epochs.
+SHOWS_EPOCHS = """(epochs) => {
+  const idle = document.querySelector('[data-testid="stApp"]')
+    ?.getAttribute('data-test-script-state') === 'notRunning';
+  const run = [...document.querySelectorAll('[data-testid="stMetric"]')].find((m) =>
+    m.querySelector('[data-testid="stMetricLabel"]')?.innerText.trim() === 'Epochs run');
+  return idle && !!run
+    && run.querySelector('[data-testid="stMetricValue"]')?.innerText.trim() === String(epochs);
 }"""
 
 
@@ -82,7 +98,7 @@ async def _press(page, label: str, key: str, times: int) -> None:
         await page.wait_for_timeout(60)  # a student tapping the key, not a script
 
 
-async def _one_session(browser, url: str, index: int, log: dict, started: float) -> None:
+async def _one_session(browser, base: str, index: int, log: dict, started: float) -> None:
     def reached(stage: str) -> None:
         log["stage"][index] = f"{stage} at {time.perf_counter() - started:.0f} s"
         log.setdefault("timeline", {}).setdefault(index, []).append(
@@ -95,7 +111,7 @@ async def _one_session(browser, url: str, index: int, log: dict, started: float)
     page.on("pageerror", lambda exc: script_errors.append(str(exc)))
     try:
         reached("opening")
-        await page.goto(url, timeout=OPEN_TIMEOUT_MS)
+        await page.goto(f"{base}/{PAGE}", timeout=OPEN_TIMEOUT_MS)
         await page.wait_for_function(IDLE, timeout=OPEN_TIMEOUT_MS, polling=200)
         reached("opened")
         await page.wait_for_function(
@@ -129,6 +145,17 @@ async def _one_session(browser, url: str, index: int, log: dict, started: float)
         )
         assert int(await thumb.get_attribute("value")) == mine
         log["layers"][index] = mine
+        # Training: the shared default fit, then one of this session's own.
+        reached("spiral: opening")
+        await page.goto(f"{base}/{TRAINING_PAGE}", timeout=OPEN_TIMEOUT_MS)
+        await page.wait_for_function(
+            SHOWS_EPOCHS, arg=DEFAULT_EPOCHS, timeout=OPEN_TIMEOUT_MS, polling=200
+        )
+        epochs = DEFAULT_EPOCHS + EPOCH_STEP * (index + 1)
+        reached(f"spiral: training {epochs} epochs")
+        await _press(page, EPOCHS_LABEL, "ArrowRight", index + 1)
+        await page.wait_for_function(SHOWS_EPOCHS, arg=epochs, timeout=STEP_TIMEOUT_MS, polling=200)
+        log["epochs"][index] = epochs
         log["problems"][index] = await _problems(page) + script_errors
         reached("done")
     except Exception:
@@ -152,7 +179,27 @@ async def _what_is_shown(page) -> str:
         return f"(could not read the page: {exc})"
 
 
-async def _all_sessions(url: str, log: dict) -> None:
+async def _teacher_opens(browser, base: str) -> None:
+    """Before the class: one visit to each page, so the first compiles are not the test."""
+    context = await browser.new_context(viewport={"width": 1000, "height": 700})
+    page = await context.new_page()
+    try:
+        await page.goto(f"{base}/{PAGE}", timeout=OPEN_TIMEOUT_MS)
+        await page.wait_for_function(
+            SHOWS_LAYERS,
+            arg=[DEFAULT_LAYERS, _dt_text(DEFAULT_LAYERS)],
+            timeout=OPEN_TIMEOUT_MS,
+            polling=200,
+        )
+        await page.goto(f"{base}/{TRAINING_PAGE}", timeout=OPEN_TIMEOUT_MS)
+        await page.wait_for_function(
+            SHOWS_EPOCHS, arg=DEFAULT_EPOCHS, timeout=OPEN_TIMEOUT_MS, polling=200
+        )
+    finally:
+        await context.close()
+
+
+async def _all_sessions(base: str, log: dict) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -160,8 +207,9 @@ async def _all_sessions(url: str, log: dict) -> None:
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
         try:
+            await _teacher_opens(browser, base)
             started = time.perf_counter()
-            sessions = [_one_session(browser, url, i, log, started) for i in range(SESSIONS)]
+            sessions = [_one_session(browser, base, i, log, started) for i in range(SESSIONS)]
             try:
                 outcomes = await asyncio.wait_for(
                     asyncio.gather(*sessions, return_exceptions=True), timeout=TEST_BUDGET_S
@@ -179,11 +227,19 @@ async def _all_sessions(url: str, log: dict) -> None:
 def test_twenty_concurrent_sessions_each_see_their_own_state(
     chromium_ready, tmp_path_factory, load_report
 ):
-    if PAGE not in {p.name for p in registered_pages()}:
-        pytest.skip(f"the load test drives pages/{PAGE}.py, which app.py no longer registers")
-    log: dict = {"layers": {}, "problems": {}, "failures": {}, "stage": {}, "seen": {}}
-    # No background warm-up: it would compile the other pages during the test; a class
-    # meets a server that was opened (and so warmed) before the lesson.
+    missing = {PAGE, TRAINING_PAGE} - {p.name for p in registered_pages()}
+    if missing:
+        pytest.skip(f"the load test drives pages {sorted(missing)}, which app.py does not register")
+    log: dict = {
+        "layers": {},
+        "epochs": {},
+        "problems": {},
+        "failures": {},
+        "stage": {},
+        "seen": {},
+    }
+    # No background warm-up: it would compile the other pages during the test. A class
+    # meets a server the teacher opened before the lesson: `_teacher_opens` does that.
     no_warmup = {"RESODE_WARMUP": "0"}
     with streamlit_server(tmp_path_factory.mktemp("load"), env=no_warmup) as server:
         baseline = server.memory_kib()["VmRSS"]
@@ -199,11 +255,9 @@ def test_twenty_concurrent_sessions_each_see_their_own_state(
         sampler.start()
         started = time.perf_counter()
         # Playwright's sync API (the page tests' browser) owns this thread's event loop.
-        runner = threading.Thread(
-            target=lambda: asyncio.run(_all_sessions(f"{server.url}/{PAGE}", log))
-        )
+        runner = threading.Thread(target=lambda: asyncio.run(_all_sessions(server.url, log)))
         runner.start()
-        runner.join(TEST_BUDGET_S + 60)
+        runner.join(TEST_BUDGET_S + 2 * OPEN_TIMEOUT_MS / 1000)  # the teacher's visit first
         seconds = time.perf_counter() - started
         stop.set()
         sampler.join()
@@ -212,8 +266,9 @@ def test_twenty_concurrent_sessions_each_see_their_own_state(
 
     peak_mib = memory["VmHWM"] / 1024
     load_report.append(
-        f"{SESSIONS} concurrent sessions on {PAGE} in {seconds:.0f} s; "
-        f"sessions with their own L: {len(log['layers'])}/{SESSIONS}; server RSS "
+        f"{SESSIONS} concurrent sessions on {PAGE} and {TRAINING_PAGE} in {seconds:.0f} s; "
+        f"sessions with their own L: {len(log['layers'])}/{SESSIONS}, with their own trained "
+        f"fit: {len(log['epochs'])}/{SESSIONS}; server RSS "
         f"{baseline / 1024:.0f} MiB before, {max(samples, default=0) / 1024:.0f} MiB sampled max, "
         f"peak VmHWM {peak_mib:.0f} MiB, {memory['VmRSS'] / 1024:.0f} MiB after"
     )
@@ -235,5 +290,6 @@ def test_twenty_concurrent_sessions_each_see_their_own_state(
     # Every session ended on its own L (and saw it in the server's metrics, above): had
     # one session's state leaked into another, some wait for "own L" would have failed.
     assert len(set(log["layers"].values())) == SESSIONS, log["layers"]
+    assert len(set(log["epochs"].values())) == SESSIONS, log["epochs"]
     assert not any(log["problems"].values()), log["problems"]
     assert peak_mib < RSS_LIMIT_MIB, f"server peak RSS {peak_mib:.0f} MiB"
