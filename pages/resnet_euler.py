@@ -12,6 +12,7 @@ import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
 from resode_ui import resnet_charts as charts, url_state as us  # noqa: E402
+from resode_ui.chart_cache import show_chart  # noqa: E402
 
 T_END = 2.0  # the fixed depth in time, T = L·Δt
 WIDTH = 2  # a 2-D hidden state, so its path can be drawn
@@ -285,11 +286,18 @@ compare the errors at equal cost.
             help="L steps × evaluations per step: the cost of one forward pass.",
         )
     # One chart per row holding both sides: `resolve_scale` shares the axes.
-    st.altair_chart(
-        alt.hconcat(*time_charts).resolve_scale(x="shared", y="shared"), width="stretch"
+    sides_key = tuple((s[0], s[1]) for s in sides.values()) + (seed,)
+    show_chart(
+        st,
+        ("resnet_euler", "compare-time", sides_key),
+        lambda: alt.hconcat(*time_charts).resolve_scale(x="shared", y="shared"),
+        width="stretch",
     )
-    st.altair_chart(
-        alt.hconcat(*plane_charts).resolve_scale(x="shared", y="shared"), width="stretch"
+    show_chart(
+        st,
+        ("resnet_euler", "compare-plane", sides_key),
+        lambda: alt.hconcat(*plane_charts).resolve_scale(x="shared", y="shared"),
+        width="stretch",
     )
     st.caption(
         f"The path of x(0) = ({U0[0]:g}, {U0[1]:g}) (top) and of the five starting points in the "
@@ -382,9 +390,21 @@ for i in range(len(PHASE_STARTS)):
             }
         )
     )
+# Charts of cached results are converted once (resode_ui/chart_cache.py).
+paths_key = (int(layers), solver, seed)
 left, right = st.columns(2)
-left.altair_chart(charts.layer_trajectory_chart(trajectory), width="stretch")
-right.altair_chart(charts.phase_plane_chart(pd.concat(phase, ignore_index=True)), width="stretch")
+show_chart(
+    left,
+    ("resnet_euler", "trajectory", paths_key),
+    lambda: charts.layer_trajectory_chart(trajectory),
+    width="stretch",
+)
+show_chart(
+    right,
+    ("resnet_euler", "phase", paths_key),
+    lambda: charts.phase_plane_chart(pd.concat(phase, ignore_index=True)),
+    width="stretch",
+)
 st.caption(
     f"Left: the hidden state of input x(0) = ({U0[0]:g}, {U0[1]:g}) after each layer, drawn at "
     f"t = ℓ·Δt (circles), on top of the Euler solve of the same vector field (line): they "
@@ -418,7 +438,12 @@ else:
         error_box(str(exc))
         st.stop()
     left, right = st.columns([3, 2])
-    left.altair_chart(charts.convergence_chart(study["errors"], ERROR_FLOOR), width="stretch")
+    show_chart(
+        left,
+        ("resnet_euler", "convergence", tuple(solvers), seed),
+        lambda: charts.convergence_chart(study["errors"], ERROR_FLOOR),
+        width="stretch",
+    )
     orders = study["orders"].copy()
     orders["observed slope"] = orders["observed slope"].map(
         lambda v: "—" if not np.isfinite(v) else f"{v:.2f}"
@@ -471,7 +496,12 @@ param_frame = pd.concat(
 p1, p2 = st.columns(2)
 p1.metric(f"ResNet with L = {layers}", f"{paths['resnet_params']:,} parameters")
 p2.metric("the vector field", f"{paths['field_params']:,} parameters")
-st.altair_chart(charts.parameter_count_chart(param_frame, layers), width="stretch")
+show_chart(
+    st,
+    ("resnet_euler", "parameters", paths_key),
+    lambda: charts.parameter_count_chart(param_frame, layers),
+    width="stretch",
+)
 
 st.markdown(
     """
