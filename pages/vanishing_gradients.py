@@ -13,6 +13,7 @@ import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
 from resode_ui import resnet_charts as charts, url_state as us  # noqa: E402
+from resode_ui.chart_cache import show_chart  # noqa: E402
 
 N_POINTS = 32  # regression samples: small, so a slider move retrains in well under a second
 SHALLOW_DEPTH = 4
@@ -270,6 +271,8 @@ except ValueError as exc:
     error_box(str(exc))
     st.stop()
 
+# Charts of cached results are converted once (resode_ui/chart_cache.py).
+study_key = (depth, width, activation, init_scale, seed, branch, epochs, learning_rate)
 grads = study["grads"]
 at_init = grads[grads["stage"] == "at initialisation"]
 
@@ -295,8 +298,12 @@ shown_grads = grads if show == "both" else grads[grads["network"] == show]
 y_domain = charts.log_domain(shown_grads["grad_norm"])
 left, right = st.columns(2)
 for column, stage in zip((left, right), shown_grads["stage"].unique(), strict=True):
-    column.altair_chart(
-        charts.grad_norm_chart(shown_grads[shown_grads["stage"] == stage], stage, y_domain),
+    show_chart(
+        column,
+        ("vanishing_gradients", "gradients", study_key, show, stage),
+        lambda stage=stage: charts.grad_norm_chart(
+            shown_grads[shown_grads["stage"] == stage], stage, y_domain
+        ),
         width="stretch",
     )
 underflow = at_init[(at_init["network"] == "plain") & (at_init["grad_norm"] <= 0)]
@@ -342,7 +349,12 @@ if len(finals):
 if epochs == 0:
     st.info("Set epochs above 0 to train the networks.")
 else:
-    st.altair_chart(charts.loss_curves_chart(losses), width="stretch")
+    show_chart(
+        st,
+        ("vanishing_gradients", "losses", study_key),
+        lambda: charts.loss_curves_chart(losses),
+        width="stretch",
+    )
 if activation != "tanh":
     st.caption(
         f"With {ACTIVATION_LABELS[activation]} every layer outputs values ≥ 0 (or ≥ −0.17 for "
@@ -386,8 +398,19 @@ gains = shrink["gains"]
 if show != "both":
     curves = curves[curves["network"].isin([show, "identity y = x"])]
     gains = gains[gains["network"] == show]
-left.altair_chart(charts.shrink_response_chart(curves), width="stretch")
-right.altair_chart(charts.shrink_gain_chart(gains, factor), width="stretch")
+shrink_key = (depth, width, activation, init_scale, seed, branch, factor, show)
+show_chart(
+    left,
+    ("vanishing_gradients", "shrink-response", shrink_key),
+    lambda: charts.shrink_response_chart(curves),
+    width="stretch",
+)
+show_chart(
+    right,
+    ("vanishing_gradients", "shrink-gain", shrink_key),
+    lambda: charts.shrink_gain_chart(gains, factor),
+    width="stretch",
+)
 st.caption(
     "Left: the first output coordinate as the input moves along the first axis, at the chosen "
     "factor. Right: the slope of that line for every factor from 0 to 1 (1 = identity, "
