@@ -12,6 +12,7 @@ import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
 from resode_ui import resnet_charts as charts, url_state as us  # noqa: E402
+from resode_ui.chart_cache import show_chart  # noqa: E402
 
 MAX_EPOCHS = 10_000
 TOL = 0.01
@@ -139,8 +140,11 @@ curve_frames = [
 ]
 curve_frames.append(pd.DataFrame({"x": CURVE_X, "y": CURVE_X, "network": "identity y = x"}))
 left, right = st.columns(2)
-left.altair_chart(
-    charts.identity_fit_chart(
+# Charts of cached runs are converted once (resode_ui/chart_cache.py).
+show_chart(
+    left,
+    ("identity_experiment", "fit", seed),
+    lambda: charts.identity_fit_chart(
         pd.concat(curve_frames, ignore_index=True), pd.DataFrame({"x": x_data, "y": y_data})
     ),
     width="stretch",
@@ -150,8 +154,11 @@ for arch, label in ARCHITECTURES.items():
     losses = runs[arch]["losses"]
     frame = pd.DataFrame({"epoch": np.arange(1, len(losses) + 1), "mse": losses, "network": label})
     loss_frames.append(charts.log_spaced_rows(frame, "epoch"))
-right.altair_chart(
-    charts.identity_loss_chart(pd.concat(loss_frames, ignore_index=True), TOL), width="stretch"
+show_chart(
+    right,
+    ("identity_experiment", "loss", seed),
+    lambda: charts.identity_loss_chart(pd.concat(loss_frames, ignore_index=True), TOL),
+    width="stretch",
 )
 st.caption(
     "Left: both fits after training, drawn a little beyond the data (dots) to show the "
@@ -218,7 +225,12 @@ for i, label in enumerate(ARCHITECTURES.values()):
             delta=f"range {s['min']:,} – {s['max']:,}",
             delta_color="off",
         )
-st.altair_chart(charts.epochs_distribution_chart(sweep, MAX_EPOCHS), width="stretch")
+show_chart(
+    st,
+    ("identity_experiment", "epochs", n_seeds),
+    lambda: charts.epochs_distribution_chart(sweep, MAX_EPOCHS),
+    width="stretch",
+)
 st.caption(
     f"One dot per seed (a fresh initialisation and shuffling each). The seeds run {CHUNK} at a "
     "time in one vectorised call (jax.vmap); per seed that took "
