@@ -10,6 +10,7 @@ import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
 from resode_ui import node_charts as nc, url_state as us  # noqa: E402
+from resode_ui.chart_cache import show_chart  # noqa: E402
 
 LINEAR = "Linear test system (exact solution)"
 SPIRAL = "Spiral (the notes' test equation)"
@@ -215,7 +216,14 @@ except ValueError as problem:
 slopes, lines = fit_lines(fixed, "dt", invert=False)
 st.session_state["sv_fixed"] = fixed
 st.session_state["sv_slopes"] = slopes
-st.altair_chart(nc.convergence_chart(fixed, fits=lines, floor=FLOOR), width="stretch")
+# Charts of cached studies are converted once (resode_ui/chart_cache.py).
+study_key = (system_name, tuple(solvers))
+show_chart(
+    st,
+    ("solvers", "fixed", study_key),
+    lambda: nc.convergence_chart(fixed, fits=lines, floor=FLOOR),
+    width="stretch",
+)
 st.caption(
     f"Every solver with n = 2 … {STEP_COUNTS[-1]} equal steps, Δt = T/n. Solid: measured "
     "error at T (missing points blew up: the step was beyond the method's stability limit). "
@@ -263,8 +271,10 @@ for name, group in fixed.groupby("solver", sort=False):
         }
     )
 needed = pd.DataFrame(needed)
-st.altair_chart(
-    nc.bar_chart(
+show_chart(
+    st,
+    ("solvers", "needed", study_key, target),
+    lambda: nc.bar_chart(
         needed.dropna(),
         category="solver",
         value="evaluations",
@@ -293,8 +303,10 @@ if adaptive_names:
     adaptive = run_all("Adaptive solves", system_name, adaptive_names, adaptive_study)
     st.session_state["sv_adaptive"] = adaptive
     work_slopes, work_lines = fit_lines(adaptive, "evaluations", invert=True)
-    st.altair_chart(
-        nc.convergence_chart(
+    show_chart(
+        st,
+        ("solvers", "adaptive", study_key),
+        lambda: nc.convergence_chart(
             adaptive, fits=work_lines, floor=FLOOR, x="evaluations", x_title="function evaluations"
         ),
         width="stretch",
