@@ -10,6 +10,7 @@ import streamlit as st  # noqa: E402
 
 import resode_core as rc  # noqa: E402
 from resode_ui import node_charts as nc, url_state as us  # noqa: E402
+from resode_ui.chart_cache import show_chart  # noqa: E402
 
 DEPTH_CHOICES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 WIDTHS = (8, 16, 32)
@@ -130,15 +131,23 @@ st.subheader("Parameters and memory against depth")
 params_frame = table[table["model"] != SHORT["node_backsolve"]].replace(
     {SHORT["node_backprop"]: "neural ODE"}
 )
+# Charts are converted once per measured table (resode_ui/chart_cache.py): the key is the
+# table itself (at most 27 rows), so a re-measured time never shows an old chart.
+table_key = tuple(map(tuple, table.itertuples(index=False)))
 left, right = st.columns(2)
 with left:
-    st.altair_chart(
-        nc.scaling_chart(params_frame, y="params", y_title="trainable parameters"), width="stretch"
+    show_chart(
+        st,
+        ("resnet_vs_node", "params", table_key),
+        lambda: nc.scaling_chart(params_frame, y="params", y_title="trainable parameters"),
+        width="stretch",
     )
     st.caption("The ResNet's parameters grow like L; the neural ODE's field stays the same size.")
 with right:
-    st.altair_chart(
-        nc.scaling_chart(table, y="memory_kib", y_title="memory of the gradient (KiB)"),
+    show_chart(
+        st,
+        ("resnet_vs_node", "memory", table_key),
+        lambda: nc.scaling_chart(table, y="memory_kib", y_title="memory of the gradient (KiB)"),
         width="stretch",
     )
     st.caption(
@@ -148,8 +157,11 @@ with right:
 
 left, right = st.columns(2)
 with left:
-    st.altair_chart(
-        nc.scaling_chart(table, y="time_ms", y_title="time of one gradient (ms)"), width="stretch"
+    show_chart(
+        st,
+        ("resnet_vs_node", "time", table_key),
+        lambda: nc.scaling_chart(table, y="time_ms", y_title="time of one gradient (ms)"),
+        width="stretch",
     )
     st.caption(
         "All three grow like L for large L (for small L the fixed cost of a call dominates). "
@@ -169,8 +181,10 @@ with right:
         )
     agreement = pd.DataFrame(agreement)
     st.session_state["rn_agreement"] = agreement
-    st.altair_chart(
-        nc.scaling_chart(agreement, y="difference", y_title="relative gradient difference"),
+    show_chart(
+        st,
+        ("resnet_vs_node", "agreement", tuple(map(tuple, agreement.itertuples(index=False)))),
+        lambda: nc.scaling_chart(agreement, y="difference", y_title="relative gradient difference"),
         width="stretch",
     )
     st.caption(
