@@ -53,9 +53,10 @@ def _convert(chart: alt.TopLevelMixin) -> dict:
     """The Vega-Lite spec st.altair_chart would send, its data already in Arrow form."""
     try:
         from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
-    except ImportError:  # Streamlit moved its converter: keep the chart, convert each time
+
+        return _convert_altair_to_vega_lite_spec(chart)
+    except Exception:  # Streamlit changed its private converter: convert on every rerun
         return {"altair": chart}
-    return _convert_altair_to_vega_lite_spec(chart)
 
 
 @st.cache_resource(show_spinner=False)

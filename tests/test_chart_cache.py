@@ -75,3 +75,16 @@ def test_the_store_builds_once_per_key_and_drops_the_oldest():
     specs.get(("c",), chart(3))  # full: "b", the least recent, goes
     specs.get(("b",), chart(2))
     assert calls == [1, 2, 3, 2]
+
+
+def test_without_streamlit_s_converter_the_chart_is_drawn_as_before(monkeypatch):
+    import altair as alt
+    import pandas as pd
+    import streamlit.elements.vega_charts as vega_charts
+
+    def changed(*args, **kwargs):
+        raise TypeError("a new signature")
+
+    monkeypatch.setattr(vega_charts, "_convert_altair_to_vega_lite_spec", changed)
+    chart = alt.Chart(pd.DataFrame({"x": [1], "y": [2]})).mark_point().encode(x="x", y="y")
+    assert ChartSpecs().get(("k",), lambda: chart) == {"altair": chart}
