@@ -99,11 +99,11 @@ async def _press(page, label: str, key: str, times: int) -> None:
         await page.wait_for_timeout(60)  # a student tapping the key, not a script
 
 
-# A move counts as lost when the page sits idle this long without showing it. In the case
-# seen (about once in 160 moves, only with the machine overloaded beyond the test itself)
-# the slider showed the new value but the server never ran with it. The session then does
-# what a student would, moving the slider away and back once; the report counts lost moves,
-# and a session whose repeated move is lost too fails.
+# A move counts as lost when the page sits idle this long without showing it: the slider
+# shows the new value, the server never ran with it (seen about once in 160 moves, only
+# with the machine overloaded beyond the test itself). The session then does what a
+# student would, moving the slider away and back once; the report counts lost moves, and
+# a session whose repeated move is lost too fails.
 LOST_AFTER_MS = 20_000
 
 
