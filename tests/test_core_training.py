@@ -43,6 +43,43 @@ def test_spiral_fit_with_the_notes_settings_reduces_the_loss():
     np.testing.assert_allclose(prediction[0], rc.SPIRAL_U0, atol=1e-6)
 
 
+def test_one_trajectory_loss_and_gradient_match_the_batched_path_and_finite_differences():
+    # One trajectory is solved without vmap and with more checkpoints (a faster path);
+    # the same trajectory twice goes through the batched path. Both must agree, and the
+    # gradient must match central differences of the loss.
+    import equinox as eqx
+    import jax
+
+    ts, ys = spiral_trajectory()
+    one = rc.trajectory_data(ts, ys)
+    twice = rc.trajectory_data(ts, np.stack([ys, ys]))
+    settings = rc.solver_settings("dopri5", rtol=1e-6, atol=1e-8)
+    model = rc.init_ode_fit(2, seed=3).model
+    value_and_grad = eqx.filter_jit(eqx.filter_value_and_grad(rc.trajectory_loss))
+    loss_one, grad_one = value_and_grad(model, one, settings)
+    loss_twice, grad_twice = value_and_grad(model, twice, settings)
+    np.testing.assert_allclose(float(loss_one), float(loss_twice), rtol=1e-5)
+    flat_one, _ = jax.flatten_util.ravel_pytree(eqx.filter(grad_one, eqx.is_inexact_array))
+    flat_twice, _ = jax.flatten_util.ravel_pytree(eqx.filter(grad_twice, eqx.is_inexact_array))
+    flat_one, flat_twice = np.asarray(flat_one), np.asarray(flat_twice)
+    # float32 sums in a different order: agreement to ~1e-5 of the gradient's size.
+    assert np.linalg.norm(flat_one - flat_twice) < 1e-4 * np.linalg.norm(flat_twice)
+
+    # Central differences along the gradient itself (float32: a large, smooth step).
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+    flat, unravel = jax.flatten_util.ravel_pytree(params)
+    direction = flat_one / np.linalg.norm(flat_one)
+    loss = eqx.filter_jit(rc.trajectory_loss)
+
+    def loss_at(step):
+        moved = eqx.combine(unravel(flat + step * direction), static)
+        return float(loss(moved, one, settings))
+
+    eps = 1e-3
+    slope = (loss_at(eps) - loss_at(-eps)) / (2 * eps)
+    np.testing.assert_allclose(slope, float(np.linalg.norm(flat_one)), rtol=1e-3)
+
+
 def test_several_trajectories_extrapolate_where_one_does_not():
     # Measured (seed 0 draws): one trajectory misses held-out initial conditions by ~100 %
     # (median relative error), twelve trajectories get them within ~8 %.
