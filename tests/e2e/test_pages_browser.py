@@ -1,9 +1,9 @@
 """Every page of the router in a real Chromium: open it, move each slider with the keyboard.
 
 For each slider the test presses an arrow key, waits for the rerun, and checks that a chart
-changed and that no exception or error box appeared. A probe injected into the page (a
-MutationObserver and performance.now()) times each move from the keydown to the last chart
-update of that rerun; the median and 95th percentile per page are printed at the end of the
+changed and that no exception or error box appeared. A probe injected into the page (wrapped
+canvas drawing calls, a MutationObserver and the websocket's messages) times each move from
+the keydown to the last chart update of that rerun; the median and 95th percentile per page are printed at the end of the
 run. Screenshots of every page go to tests/e2e/screenshots/ (gitignored).
 """
 
@@ -29,41 +29,110 @@ VIEWPORT = {"width": 1400, "height": 1000}
 NO_CHART_SLIDERS: dict[str, tuple[str, ...]] = {}
 
 # Runs in the page before Streamlit loads. `arm()` snapshots the outputs (charts; metrics and
-# tables apart); the keydown that follows starts the clock; every DOM mutation (and a 50 ms
-# timer, for canvas tables) re-hashes them and records when they changed, relative to the
-# keydown. The last chart change of a rerun is its latency.
+# tables apart); the keydown that follows starts the clock. Streamlit draws Vega charts and
+# tables on canvases, so the probe wraps the 2D context's drawing calls: a canvas drawn on is
+# marked dirty with the time of its last draw, and a check soon after hashes the pixels of the
+# dirty canvases only. A canvas whose pixels changed counts as a change at its last draw
+# (DOM mutations, e.g. metrics, count at the mutation). The last chart change of a rerun is
+# its latency. (An earlier probe PNG-encoded every canvas on every mutation and every 50 ms:
+# that cost the page more main-thread time than some of the reruns it timed.)
 PROBE = r"""
 (() => {
   const CHART = '[data-testid="stVegaLiteChart"]';
   const OTHER = '[data-testid="stMetric"], [data-testid="stDataFrame"], [data-testid="stTable"]';
   const STATE = 'data-test-script-state';
   const probe = {armed: false, t0: 0, base: {}, sig: {}, changes: {chart: [], other: []},
-                 sawRun: false, runEnd: null, lastMutation: 0, timer: null};
+                 sawRun: false, runEnd: null, lastMutation: 0, scheduled: false};
   const hash = (text) => {
     let h = 2166136261;
     for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 16777619); }
     return (h >>> 0).toString(16) + ':' + text.length;
   };
+  const lastDraw = new WeakMap();  // canvas -> performance.now() of its latest drawing call
+  const dirty = new Set();
+  const pixels = new WeakMap();  // canvas -> hash of its pixels when last looked at
+  const pixelHash = (canvas) => {
+    if (!dirty.has(canvas) && pixels.has(canvas)) return pixels.get(canvas);
+    let h = 2166136261;
+    try {
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      const words = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >> 2);
+      for (let i = 0; i < words.length; i++) { h ^= words[i]; h = Math.imul(h, 16777619); }
+    } catch (error) { h = -1; }
+    const value = (h >>> 0).toString(16) + ':' + canvas.width + 'x' + canvas.height;
+    dirty.delete(canvas);
+    pixels.set(canvas, value);
+    return value;
+  };
   const content = (el) => {
     const svg = el.querySelector('svg.marks');
     if (svg) return svg.outerHTML;
-    const canvases = [...el.querySelectorAll('canvas')].map((c) => c.toDataURL()).join('');
-    return canvases + el.innerText;
+    return [...el.querySelectorAll('canvas')].map(pixelHash).join(',') + el.innerText;
   };
   const signature = (selector) => {
     const parts = [...document.querySelectorAll(selector)].map(content);
     return parts.length + '|' + hash(parts.join('\u0000'));
   };
+  // When the outputs of one kind last changed: the newest draw of a canvas in it whose
+  // pixels changed (a redraw of the same picture is not a change), else now.
+  const changedAt = (selector, now) => {
+    let at = 0;
+    for (const canvas of [...dirty]) {
+      if (!canvas.isConnected || !canvas.closest(selector)) continue;
+      const before = pixels.get(canvas);
+      if (pixelHash(canvas) !== before) at = Math.max(at, lastDraw.get(canvas) || 0);
+    }
+    return at || now;
+  };
   probe.state = () => document.querySelector('[data-testid="stApp"]')?.getAttribute(STATE);
   const check = () => {
+    probe.scheduled = false;
     const now = performance.now();
     for (const [kind, selector] of [['chart', CHART], ['other', OTHER]]) {
+      const at = changedAt(selector, now);
       const sig = signature(selector);
       if (sig !== probe.sig[kind]) {
         probe.sig[kind] = sig;
-        probe.changes[kind].push(now - probe.t0);
+        probe.changes[kind].push(at - probe.t0);
       }
     }
+    for (const canvas of dirty) if (!canvas.isConnected) dirty.delete(canvas);
+  };
+  const schedule = () => {
+    if (!probe.scheduled) { probe.scheduled = true; setTimeout(check, 0); }
+  };
+  const context = CanvasRenderingContext2D.prototype;
+  for (const name of ['clearRect', 'fillRect', 'strokeRect', 'fill', 'stroke', 'fillText',
+                      'strokeText', 'drawImage', 'putImageData']) {
+    const draw = context[name];
+    context[name] = function (...args) {
+      const now = performance.now();
+      lastDraw.set(this.canvas, now);
+      dirty.add(this.canvas);  // also before arm(): its cached hash is stale from now on
+      if (probe.armed && probe.t0) {
+        probe.lastMutation = now;
+        schedule();
+      }
+      return draw.apply(this, args);
+    };
+  }
+  // The rerun request and the server's replies, seen on Streamlit's websocket. A quick run
+  // can start and finish within one React render, so the app's script-state attribute may
+  // never show 'running'; a reply after the request still proves the run happened.
+  const sockets = new WeakSet();
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (!sockets.has(this)) {
+      sockets.add(this);
+      this.addEventListener('message', () => {
+        if (probe.armed && probe.requested) {
+          probe.received = performance.now();
+          probe.lastMutation = probe.received;
+        }
+      });
+    }
+    if (probe.armed && probe.t0 && !probe.requested) probe.requested = performance.now();
+    return send.call(this, data);
   };
   const observer = new MutationObserver((records) => {
     if (!probe.armed || !probe.t0) return;
@@ -76,32 +145,31 @@ PROBE = r"""
     if (probe.sawRun && probe.state() === 'notRunning') {
       probe.runEnd = probe.lastMutation - probe.t0;
     }
-    check();
+    schedule();
   });
   document.addEventListener('keydown', () => {
     if (probe.armed && !probe.t0) {
       probe.t0 = performance.now();
       probe.lastMutation = probe.t0;
-      probe.timer = setInterval(check, 50);  // canvases (tables) repaint without DOM mutations
     }
   }, true);
   probe.arm = () => {
     Object.assign(probe, {armed: true, t0: 0, changes: {chart: [], other: []}, sawRun: false,
-                          runEnd: null});
+                          runEnd: null, requested: 0, received: 0});
     probe.base = {chart: signature(CHART), other: signature(OTHER)};
     probe.sig = {...probe.base};
   };
-  probe.settled = (quiet) => probe.runEnd !== null && probe.state() === 'notRunning'
+  const ran = () => probe.runEnd !== null || (probe.requested && probe.received > probe.requested);
+  probe.settled = (quiet) => ran() && probe.state() === 'notRunning'
     && performance.now() - probe.lastMutation > quiet;
   probe.result = () => {
     check();
-    clearInterval(probe.timer);
     probe.armed = false;
     const last = (list) => (list.length ? list[list.length - 1] : null);
     return {chart: signature(CHART) !== probe.base.chart,
             other: signature(OTHER) !== probe.base.other,
             latency: last(probe.changes.chart), otherLatency: last(probe.changes.other),
-            run: probe.runEnd};
+            run: probe.runEnd ?? (probe.received ? probe.received - probe.t0 : null)};
   };
   window.__probe = probe;
   const start = () => observer.observe(document.documentElement, {subtree: true, childList: true,
