@@ -93,3 +93,23 @@ def test_a_new_process_finds_the_programs_stored_for_a_system(store):
     first = run()
     assert any(name.startswith("solve_many-") for name in first), first
     assert run() == first  # the second process loaded them: nothing new was stored
+
+
+def test_a_stored_program_compiles_once_for_fresh_and_returned_arrays(store, compile_counter):
+    # A fresh fit's arrays come from plain jit (uncommitted); a chunk returns committed
+    # ones. Without committing the inputs, the second chunk compiled the call again.
+    system, ts, ys = _spiral()
+    data = rc.trajectory_data(ts, ys)
+    settings = rc.solver_settings("dopri5", rtol=1e-5, atol=1e-7)
+    try:
+        _aot.set_export_store(store)
+        state, _ = rc.train_ode_epochs(rc.init_ode_fit(2, seed=1), data, settings, 2)
+        compile_counter.count = 0
+        state, chunk = rc.train_ode_epochs(state, data, settings, 2)
+        compile_counter.count, after_first = 0, compile_counter.count
+        rc.train_ode_epochs(rc.init_ode_fit(2, seed=2), data, settings, 2)
+    finally:
+        _aot.set_export_store(None)
+    assert after_first == 0
+    assert compile_counter.count == 0
+    assert int(chunk.count) == 2 and np.all(np.isfinite(np.asarray(chunk.losses)[:2]))
