@@ -50,12 +50,19 @@ def test_spiral_adaptive_solver_that_gives_up_is_explained(open_page):
     at.select_slider(key="sp_rtol").set_value(1e-10).run()
     at.select_slider(key="sp_atol").set_value(1e-10).run()
     _clean(at)
-    for key, value in (("sp_x_u1", -2.5), ("sp_x_u2", -2.5), ("sp_x_horizon", 6.0)):
-        at.slider(key=key).set_value(value).run()
-        _no_exception(at)
-    text = _messages(at)
-    assert "could not be solved" in text and "shorten the horizon" in text, text
-    assert at.metric  # the rest of the page is still there
+    # Which far corner defeats the solver depends on the trained weights (float rounding
+    # moves it): every corner must run cleanly, and at least one must be explained.
+    explained = []
+    for u1, u2 in ((-2.5, -2.5), (2.5, 2.5), (-2.5, 2.5), (2.5, -2.5)):
+        for key, value in (("sp_x_u1", u1), ("sp_x_u2", u2), ("sp_x_horizon", 6.0)):
+            at.slider(key=key).set_value(value).run()
+            _no_exception(at)
+        text = _messages(at)
+        if "could not be solved" in text:
+            assert "shorten the horizon" in text, text
+            explained.append((u1, u2))
+        assert at.metric  # the rest of the page is still there
+    assert explained, "no far starting point defeated bosh3 at rtol = atol = 1e-10"
     # Looser tolerances and a start near the data: the page recovers in the same session.
     at.select_slider(key="sp_rtol").set_value(1e-7).run()
     at.select_slider(key="sp_atol").set_value(1e-9).run()
