@@ -16,7 +16,7 @@ from resode_ui import fit_store as fs, node_charts as nc, url_state as us  # noq
 from resode_ui.chart_cache import show_chart  # noqa: E402
 
 RATES = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
-DENSE = 300
+DENSE = 256  # points of a drawn curve (the observation solve shares its program)
 MAX_FITS = 6  # fits a session keeps for itself (all sessions share more)
 WARMUP_EPOCHS = 250  # per stage of the growing window (30 % and 60 % of the samples)
 # The page's settings as they appear in its address (see resode_ui/url_state.py).

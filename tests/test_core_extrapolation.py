@@ -38,6 +38,19 @@ def test_batch_size_and_starts_do_not_recompile(compile_counter):
     assert compile_counter.count == 0
 
 
+def test_a_few_trajectories_share_one_program_for_samples_and_dense_curves(compile_counter):
+    # A page solves its 16 samples and its 120-point curves from the same start: padded to
+    # the same number of times, the second solve compiles nothing.
+    system = rc.linear_system()
+    rc.solve_many(system, [[1.0, 0.0]], np.linspace(0.0, 2.0, 16))
+    compile_counter.count = 0
+    ts = np.linspace(0.0, 2.0, 120)
+    dense = rc.solve_many(system, [[0.5, -1.0]], ts)
+    assert compile_counter.count == 0
+    exact = np.stack([system.with_u0([0.5, -1.0]).exact(t) for t in ts])
+    np.testing.assert_allclose(dense.ys[0], exact, atol=2e-5)
+
+
 def test_blow_up_is_flagged_not_raised():
     # du/dt = Aᵀu³ from far out needs far more than 20 steps: the solve reports failure.
     settings = rc.solver_settings("tsit5", max_steps=20)
