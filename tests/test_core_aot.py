@@ -98,7 +98,7 @@ def test_a_new_process_finds_the_programs_stored_for_a_system(store):
 def test_a_stored_program_compiles_once_for_fresh_and_returned_arrays(store, compile_counter):
     # A fresh fit's arrays come from plain jit (uncommitted); a chunk returns committed
     # ones. Without committing the inputs, the second chunk compiled the call again.
-    system, ts, ys = _spiral()
+    _, ts, ys = _spiral()
     data = rc.trajectory_data(ts, ys)
     settings = rc.solver_settings("dopri5", rtol=1e-5, atol=1e-7)
     try:
@@ -106,7 +106,8 @@ def test_a_stored_program_compiles_once_for_fresh_and_returned_arrays(store, com
         state, _ = rc.train_ode_epochs(rc.init_ode_fit(2, seed=1), data, settings, 2)
         compile_counter.count = 0
         state, chunk = rc.train_ode_epochs(state, data, settings, 2)
-        compile_counter.count, after_first = 0, compile_counter.count
+        after_first = compile_counter.count
+        compile_counter.count = 0
         rc.train_ode_epochs(rc.init_ode_fit(2, seed=2), data, settings, 2)
     finally:
         _aot.set_export_store(None)
