@@ -3,6 +3,7 @@
 from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.frame import error_box, page_frame
 from resode_ui.live import LiveTraining
+from resode_ui.warmup import compile_ahead
 
 page_frame()
 
@@ -118,14 +119,12 @@ def spiral_data(
     return {"ts": ts, "u0s": u0s, "clean": clean.ys, "noisy": noisy}
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def fit_views(fit_key: tuple, _model, _settings) -> dict:
-    """Everything drawn from one fit on its training window (keyed by the fit's settings)."""
-    data = spiral_data(*fit_key[:6])
+def compute_fit_views(data: dict, model, settings) -> dict:
+    """Everything drawn from one fit on its training window."""
     dense = np.linspace(*rc.SPIRAL_T_SPAN, DENSE)
     true_dense = rc.solve_many(rc.spiral_system(), data["u0s"], dense)
     # The network starts from the first observed sample, exactly as in training.
-    learned = rc.solve_many(_model, data["noisy"][:, 0], dense, _settings)
+    learned = rc.solve_many(model, data["noisy"][:, 0], dense, settings)
     grid = rc.grid_points(-BOX, BOX, 13)
     return {
         "dense": dense,
@@ -134,8 +133,14 @@ def fit_views(fit_key: tuple, _model, _settings) -> dict:
         "learned_ok": learned.ok,
         "grid": grid,
         "true_field": rc.field_on_grid(rc.spiral_system(), grid),
-        "learned_field": rc.field_on_grid(_model, grid),
+        "learned_field": rc.field_on_grid(model, grid),
     }
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def fit_views(fit_key: tuple, _model, _settings) -> dict:
+    """compute_fit_views, keyed by the fit's settings."""
+    return compute_fit_views(spiral_data(*fit_key[:6]), _model, _settings)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -153,16 +158,21 @@ def extrapolate(fit_key: tuple, _model, _settings, u0: tuple, horizon: float) ->
     }
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def error_map(fit_key: tuple, _model, _settings, horizon: float) -> dict:
+def compute_error_map(model, settings, horizon: float) -> dict:
     """Relative trajectory error (%) from every initial condition of a grid."""
     points = rc.grid_points(-BOX, BOX, MAP_SIDE)
     ts = np.linspace(0.0, horizon, 48)
     true = rc.solve_many(rc.spiral_system(), points, ts)
-    learned = rc.solve_many(_model, points, ts, _settings)
+    learned = rc.solve_many(model, points, ts, settings)
     errors = 100.0 * rc.relative_errors(learned.ys, true.ys)
     errors = np.where(learned.ok & true.ok, errors, np.inf)
     return {"points": points, "error_pct": errors}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def error_map(fit_key: tuple, _model, _settings, horizon: float) -> dict:
+    """compute_error_map, keyed by the fit's settings."""
+    return compute_error_map(_model, _settings, horizon)
 
 
 def train(fit_key: tuple, data: dict, settings, start, save_checkpoint) -> dict:
@@ -170,6 +180,14 @@ def train(fit_key: tuple, data: dict, settings, start, save_checkpoint) -> dict:
     (_, _, _, _, _, seed, epochs, lr, decay, *_rest) = fit_key
     show = LiveTraining(st.empty(), st.empty(), epochs, start=start)
     state = rc.init_ode_fit(2, seed=seed, learning_rate=lr)
+    # The solves drawn after training compile meanwhile, on the untrained network.
+    compile_ahead(
+        ("spiral", data["u0s"].shape, settings),
+        lambda: (
+            compute_fit_views(data, state.model, settings),
+            compute_error_map(state.model, settings, float(rc.SPIRAL_T_SPAN[1])),
+        ),
+    )
     trajectories = rc.trajectory_data(data["ts"], data["noisy"])
     state, losses, grad_norms = rc.train_ode_streaming(
         state,

@@ -39,6 +39,14 @@ def code_version() -> str:
     return _CODE_VERSION
 
 
+_KEY_LOCKS: dict[str, threading.Lock] = {}
+
+
+def _key_lock(key: str) -> threading.Lock:
+    with _LOCK:
+        return _KEY_LOCKS.setdefault(key, threading.Lock())
+
+
 def set_export_store(directory: str | Path | None) -> None:
     """Keep exported programs under `directory` (None: trace every process, as plain jit)."""
     if directory is not None:
@@ -69,9 +77,10 @@ class AotFunction:
             return self.fn(*args)  # a plain function has no stable name to store it under
         key = self.key(leaves, treedef, is_array)
         arrays = [leaf for leaf, array in zip(leaves, is_array, strict=True) if array]
-        exported = self._load(key, directory) or self._export(
-            key, directory, leaves, treedef, is_array
-        )
+        with _key_lock(key):  # another thread exporting this program: wait, don't trace too
+            exported = self._load(key, directory) or self._export(
+                key, directory, leaves, treedef, is_array
+            )
         # Commit every input to the device: the calling program is compiled per signature,
         # and arrays fresh from the host or from plain jit (uncommitted) would compile it a
         # second time once the same values come back committed from an earlier call

@@ -128,12 +128,12 @@ def _page_not_loaded() -> bool:
 
 
 def only_script_running() -> bool:
-    """True if no other session's script (or the warm-up) is running right now."""
+    """True if no other session's script (or a warm-up thread) is running right now."""
     busy = [
         t
         for t in threading.enumerate()
         if t is not threading.current_thread()
-        and (t.name.startswith("ScriptRunner") or t.name == "resode-warmup")
+        and (t.name.startswith("ScriptRunner") or t.name in ("resode-warmup", "resode-ahead"))
     ]
     return not busy
 

@@ -16,6 +16,7 @@ import gc
 import os
 import threading
 import time
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 import streamlit as st
@@ -129,4 +130,40 @@ def start_background_warmup() -> bool:
     except Exception:
         return False
     threading.Thread(target=_warm_all, args=(runtime,), name="resode-warmup", daemon=True).start()
+    return True
+
+
+_ahead_started: set[str] = set()
+_ahead_lock = threading.Lock()
+
+
+def compile_ahead(key: Hashable, job: Callable[[], object]) -> bool:
+    """Run `job` once per process in a background thread; its results are thrown away.
+
+    For the programs a page needs only after a long step (training): `job` calls them on
+    stand-in values of the right shapes (the untrained network), so their tracing and
+    compiling overlaps the long step on the second core instead of following it. Returns
+    whether a thread was started: not for a key seen before, with RESODE_COMPILE_AHEAD=0,
+    or over the memory limit.
+    """
+    if os.environ.get("RESODE_COMPILE_AHEAD", "1") == "0":
+        return False
+    from resode_ui.frame import over_memory_limit
+
+    # Two compiles at once raise the peak by ~140 MB (measured): not on a full container.
+    if over_memory_limit():
+        return False
+    name = repr(key)
+    with _ahead_lock:
+        if name in _ahead_started:
+            return False
+        _ahead_started.add(name)
+
+    def run() -> None:
+        try:
+            job()
+        except Exception as error:  # an optimisation only: the page computes it anyway
+            LOG.warning("compile ahead %s skipped: %r", name, error)
+
+    threading.Thread(target=run, name="resode-ahead", daemon=True).start()
     return True

@@ -7,6 +7,9 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 # Tests drive pages one by one; the background warm-up would only compete for CPU.
 os.environ.setdefault("RESODE_WARMUP", "0")
+# Likewise compiling ahead in background threads: it would also let a page's programs compile
+# after its run, inside another test's compile count. Its own tests switch it on.
+os.environ.setdefault("RESODE_COMPILE_AHEAD", "0")
 
 
 @pytest.fixture

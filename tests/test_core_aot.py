@@ -114,3 +114,36 @@ def test_a_stored_program_compiles_once_for_fresh_and_returned_arrays(store, com
     assert after_first == 0
     assert compile_counter.count == 0
     assert int(chunk.count) == 2 and np.all(np.isfinite(np.asarray(chunk.losses)[:2]))
+
+
+def test_threads_asking_for_the_same_new_program_trace_it_once(store, monkeypatch):
+    """A page and its compile-ahead thread may reach one program together: one export."""
+    import threading
+    import time
+
+    system, ts, _ = _spiral()
+    exports = []
+    export = _aot.AotFunction._export
+
+    def slow_export(self, *args):
+        exports.append(self.name)
+        time.sleep(0.5)  # the other thread arrives while this one is still tracing
+        return export(self, *args)
+
+    monkeypatch.setattr(_aot.AotFunction, "_export", slow_export)
+    results = []
+    try:
+        _aot.set_export_store(store)
+        threads = [
+            threading.Thread(target=lambda: results.append(rc.simulate(system, system.u0, ts)))
+            for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    finally:
+        _aot.set_export_store(None)
+    assert exports == ["simulate"]
+    assert len(results) == 2
+    np.testing.assert_array_equal(results[0].ys, results[1].ys)
