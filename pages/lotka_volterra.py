@@ -2,7 +2,7 @@
 
 from resode_ui.advice import divergence_advice
 from resode_ui.frame import error_box, page_frame
-from resode_ui.live import LiveTraining
+from resode_ui.live import LiveTraining, training_slots
 
 page_frame()
 
@@ -102,14 +102,16 @@ def conserved(params, ys) -> np.ndarray:
         return d * x - g * np.log(x) + b * y - a * np.log(y)
 
 
-def train(obs: dict, seed: int, epochs: int, lr: float, grow: bool, start, save_checkpoint) -> dict:
+def train(
+    obs: dict, seed: int, epochs: int, lr: float, grow: bool, slots, start, save_checkpoint
+) -> dict:
     """Train, or go on from the checkpoint `start`, streaming a progress bar and the loss curve."""
     # The network works on standardised states z = (u − m)/s, so tanh sees numbers near 0.
     mean, scale = obs["noisy"].mean(axis=0), obs["noisy"].std(axis=0) + 1e-6
     z = (obs["noisy"] - mean) / scale
     settings = rc.solver_settings("tsit5", rtol=1e-5, atol=1e-7)
     total = epochs + (2 * WARMUP_EPOCHS if grow else 0)
-    show = LiveTraining(st.empty(), st.empty(), total, start=start)
+    show = LiveTraining(*slots, total, start=start)
     state = rc.init_ode_fit(2, seed=seed, learning_rate=lr, cube_input=False)
     state, losses, grad_norms = rc.train_ode_growing_window(
         state,
@@ -218,11 +220,14 @@ fit_key = (
     float(lr),
     bool(grow),
 )
+slots = training_slots()
 try:
     fit = fs.shared_fit(
         "lotka_volterra",
         fit_key,
-        lambda start, save: train(obs, seed, int(epochs), float(lr), bool(grow), start, save),
+        lambda start, save: train(
+            obs, seed, int(epochs), float(lr), bool(grow), slots, start, save
+        ),
         session_key="lv_fits",
         keep=MAX_FITS,
         total_epochs=int(epochs) + (2 * WARMUP_EPOCHS if grow else 0),

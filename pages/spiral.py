@@ -2,7 +2,7 @@
 
 from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.frame import error_box, page_frame
-from resode_ui.live import LiveTraining
+from resode_ui.live import LiveTraining, training_slots
 from resode_ui.warmup import compile_ahead
 
 page_frame()
@@ -175,10 +175,10 @@ def error_map(fit_key: tuple, _model, _settings, horizon: float) -> dict:
     return compute_error_map(_model, _settings, horizon)
 
 
-def train(fit_key: tuple, data: dict, settings, start, save_checkpoint) -> dict:
+def train(fit_key: tuple, data: dict, settings, slots, start, save_checkpoint) -> dict:
     """Train, or go on from the checkpoint `start`, streaming a progress bar and the loss curve."""
     (_, _, _, _, _, seed, epochs, lr, decay, *_rest) = fit_key
-    show = LiveTraining(st.empty(), st.empty(), epochs, start=start)
+    show = LiveTraining(*slots, epochs, start=start)
     state = rc.init_ode_fit(2, seed=seed, learning_rate=lr)
     # The solves drawn after training compile meanwhile, on the untrained network.
     compile_ahead(
@@ -214,10 +214,11 @@ def train(fit_key: tuple, data: dict, settings, start, save_checkpoint) -> dict:
 
 def trained_fit(fit_key: tuple, data: dict, settings) -> Mapping:
     """The fit for these settings, shared by all sessions: stored, or trained (resumed) now."""
+    slots = training_slots()
     return fs.shared_fit(
         "spiral",
         fit_key,
-        lambda start, save: train(fit_key, data, settings, start, save),
+        lambda start, save: train(fit_key, data, settings, slots, start, save),
         session_key="sp_fits",
         keep=MAX_FITS,
         total_epochs=fit_key[6],

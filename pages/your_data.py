@@ -2,7 +2,7 @@
 
 from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.frame import error_box, page_frame
-from resode_ui.live import LiveTraining
+from resode_ui.live import LiveTraining, training_slots
 
 page_frame()
 
@@ -131,11 +131,11 @@ def total_epochs(spec: dict) -> int:
     return spec["epochs"] + (2 * WARMUP_EPOCHS if spec["grow"] else 0)
 
 
-def train(spec: dict, tau, z, settings, label: str, start, save_checkpoint) -> dict:
+def train(spec: dict, tau, z, settings, label: str, slots, start, save_checkpoint) -> dict:
     """Train on the training window, or go on from the checkpoint `start`, streaming progress."""
     n_train = spec["n_train"]
     total = total_epochs(spec)
-    show = LiveTraining(st.empty(), st.empty(), total, label=label, start=start)
+    show = LiveTraining(*slots, total, label=label, start=start)
     state = rc.init_ode_fit(
         z.shape[1],
         width=WIDTH,
@@ -486,14 +486,15 @@ else:
             *sorted(base_spec.items()),
             *sorted((k, v) for k, v in spec.items()),
         )
+        slots = training_slots()
         try:
             settings = settings_from(spec)
             # The example's fits are shared by every session; an upload's stay its owner's.
             fit = fs.shared_fit(
                 "your_data",
                 fit_id,
-                lambda start, save, settings=settings, name=name, label=label: train(
-                    base_spec, tau, z, settings, f"{label} ({name})", start, save
+                lambda start, save, settings=settings, name=name, label=label, slots=slots: train(
+                    base_spec, tau, z, settings, f"{label} ({name})", slots, start, save
                 ),
                 session_key="yd_fits",
                 keep=MAX_FITS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import resode_core as rc
 from resode_ui import live
@@ -59,3 +60,37 @@ def test_a_resumed_fit_shows_its_checkpoint_at_once():
     show = live.LiveTraining(bar, chart, 48, start=start)
     assert show.draws == 1 and len(chart.charts) == 1
     assert bar.bars[-1][0] == 12 / 48 and "epoch 12 / 48" in bar.bars[-1][1]
+
+
+def _layout(node):
+    """The element types of an AppTest tree, nested as the page lays them out."""
+    children = getattr(node, "children", None)
+    if children is None:
+        return node.type
+    return node.type, tuple(_layout(child) for child in children.values())
+
+
+@pytest.mark.parametrize("page", ["spiral", "lotka_volterra", "your_data"])
+def test_a_run_that_trains_lays_out_the_page_like_one_that_finds_the_fit(
+    page, open_page, monkeypatch
+):
+    """Otherwise the browser rebuilds every element below the fit after each training run."""
+    from resode_ui.fit_store import clear_fit_stores
+
+    trainings = []
+    init = live.LiveTraining.__init__
+
+    def counted(self, *args, **kwargs):
+        trainings.append(page)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(live.LiveTraining, "__init__", counted)
+    clear_fit_stores()
+    at = open_page(f"pages/{page}.py", timeout=300)
+    trained = _layout(at.main)
+    assert trainings, "the first run should have trained"
+    trainings.clear()
+    at.run()
+    assert not at.exception
+    assert not trainings, "the second run should have found the fit"
+    assert _layout(at.main) == trained
