@@ -1,15 +1,19 @@
 """Compiling ahead: a page's later programs compile in the background while it trains."""
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import threading
 import uuid
+from pathlib import Path
 
-import jax
 import pytest
-import streamlit as st
 
-from resode_core import _aot
 from resode_ui import frame, warmup
-from resode_ui.fit_store import clear_fit_stores
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -60,43 +64,65 @@ def test_switched_off_by_the_environment_or_a_full_container(monkeypatch):
     assert ran == []
 
 
-def _cold_spiral_compiles(open_page, compile_counter, monkeypatch, ahead) -> tuple[int, int]:
-    """(compiles of the whole cold page run, of them inside compile-ahead jobs)."""
-    in_jobs = []
+COLD_SPIRAL = """
+import json, os, sys
+import jax, jax.monitoring
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from resode_core import _aot
+from resode_ui import warmup
+from resode_ui.fit_store import clear_fit_stores
 
-    def run_now(key, job):  # synchronously, so the counts are exact
-        before = compile_counter.count
-        job()
-        in_jobs.append(compile_counter.count - before)
-        return True
+compiles = [0]
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, duration, **_: compiles.__setitem__(
+        0, compiles[0] + (event == "/jax/core/compile/backend_compile_duration")
+    )
+)
+AppTest.from_file("pages/home.py").run()  # the one-time JAX set-up first: it can't undo this
+# Every program compiled from scratch: the counts must not depend on what is on disk.
+_aot.set_export_store(None)
+jax.config.update("jax_enable_compilation_cache", False)
+in_jobs = []
 
-    monkeypatch.setattr(warmup, "compile_ahead", run_now if ahead else lambda key, job: False)
+
+def run_now(key, job):  # synchronously, so that the counts are exact
+    before = compiles[0]
+    job()
+    in_jobs.append(compiles[0] - before)
+    return True
+
+
+totals = {}
+# The first run also compiles what a process compiles once (small eager operations): discard it.
+for ahead in (False, True, False):
+    warmup.compile_ahead = run_now if ahead else (lambda key, job: False)
     jax.clear_caches()
     st.cache_data.clear()
     clear_fit_stores()
-    compile_counter.count = 0
-    at = open_page("pages/spiral.py", timeout=300)
-    assert not at.exception
-    return compile_counter.count, sum(in_jobs)
+    compiles[0] = 0
+    at = AppTest.from_file("pages/spiral.py", default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    totals[ahead] = compiles[0]
+print(json.dumps({"ahead": totals[True], "plain": totals[False], "in_jobs": sum(in_jobs)}))
+"""
 
 
-@pytest.fixture
-def no_disk_caches(open_page, monkeypatch):
-    """Every program compiled from scratch: the counts must not depend on what is on disk."""
-    open_page("pages/home.py")  # the process's one-time JAX set-up first, so it can't undo this
-    monkeypatch.setitem(_aot._STORE, "dir", None)
-    jax.config.update("jax_enable_compilation_cache", False)
-    yield
-    jax.config.update("jax_enable_compilation_cache", True)
-
-
-def test_spiral_compiles_ahead_exactly_programs_it_uses_after_training(
-    no_disk_caches, open_page, compile_counter, monkeypatch
-):
-    total_ahead, in_jobs = _cold_spiral_compiles(open_page, compile_counter, monkeypatch, True)
-    total_plain, _ = _cold_spiral_compiles(open_page, compile_counter, monkeypatch, False)
-    # The stand-in calls compile the learned and true solves of the fit views and error map.
-    assert in_jobs >= 3
+def test_spiral_compiles_ahead_exactly_programs_it_uses_after_training():
+    """Run in a new process: clearing JAX's caches here would make later tests recompile."""
+    result = subprocess.run(
+        [sys.executable, "-c", COLD_SPIRAL],
+        cwd=ROOT,
+        env={**os.environ, "RESODE_JAX_CACHE": tempfile.mkdtemp(prefix="resode-ahead-")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = json.loads(result.stdout.strip().splitlines()[-1])
+    # The stand-in calls compile the learned and true solves of the fit views and error map...
+    assert counts["in_jobs"] >= 3, counts
     # ...and nothing the page would not compile anyway: a stand-in with the wrong shapes or
     # settings would add programs that the page then compiles again with its own.
-    assert total_ahead == total_plain
+    assert counts["ahead"] == counts["plain"], counts
