@@ -10,6 +10,9 @@ os.environ.setdefault("RESODE_WARMUP", "0")
 # Likewise compiling ahead in background threads: it would also let a page's programs compile
 # after its run, inside another test's compile count. Its own tests switch it on.
 os.environ.setdefault("RESODE_COMPILE_AHEAD", "0")
+# The server skips altair's schema check of stored charts; the tests keep it, so every chart a
+# page can draw is checked here.
+os.environ.setdefault("RESODE_VALIDATE_CHARTS", "1")
 
 
 @pytest.fixture

@@ -88,3 +88,21 @@ def test_without_streamlit_s_converter_the_chart_is_drawn_as_before(monkeypatch)
     monkeypatch.setattr(vega_charts, "_convert_altair_to_vega_lite_spec", changed)
     chart = alt.Chart(pd.DataFrame({"x": [1], "y": [2]})).mark_point().encode(x="x", y="y")
     assert ChartSpecs().get(("k",), lambda: chart) == {"altair": chart}
+
+
+def test_the_schema_check_follows_the_switch(monkeypatch):
+    """Tests convert with altair's check on (conftest); an invalid chart then fails here."""
+    import altair as alt
+    import pandas as pd
+    import pytest
+
+    from resode_ui import chart_cache
+
+    assert chart_cache.VALIDATE
+    bad = alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x=alt.X("x:Q", bin="yes"))
+    # Not converted: show_chart falls back to st.altair_chart, which raises the schema error.
+    assert set(chart_cache._convert(bad)) == {"altair"}
+    with pytest.raises(alt.utils.schemapi.SchemaValidationError):
+        bad.to_dict()
+    monkeypatch.setattr(chart_cache, "VALIDATE", False)
+    assert "datasets" in chart_cache._convert(bad)  # the server's path: no check
