@@ -57,7 +57,7 @@ class ChartSpecs:
 VALIDATE = os.environ.get("RESODE_VALIDATE_CHARTS", "0") == "1"
 
 
-class _Checked:
+class _ForConverter:
     """The chart as Streamlit's converter sees it: only `to_dict()` is called on it."""
 
     def __init__(self, chart: alt.TopLevelMixin) -> None:
@@ -72,7 +72,7 @@ def _convert(chart: alt.TopLevelMixin) -> dict:
     try:
         from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
-        return _convert_altair_to_vega_lite_spec(_Checked(chart))
+        return _convert_altair_to_vega_lite_spec(_ForConverter(chart))
     except Exception:  # Streamlit changed its private converter: convert on every rerun
         return {"altair": chart}
 
