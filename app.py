@@ -1,4 +1,10 @@
-"""ResODE Lab: the router. Run with `streamlit run app.py`."""
+"""ResODE Lab: the router. Run with `streamlit run app.py`.
+
+Streamlit reads this file twice over. `streamlit run` first imports it as a module and
+finds `app`, an `st.App` whose start-up hook loads JAX and starts the page warm-up before
+anyone visits (`resode_ui/server.py`). Every visit then runs it as a script
+(`__name__ == "__main__"`), which draws the navigation.
+"""
 
 import sys
 from pathlib import Path
@@ -7,28 +13,33 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from resode_ui.frame import page_frame  # noqa: E402
+if __name__ != "__main__":
+    from resode_ui.server import lifespan
 
-st.set_page_config(page_title="ResODE Lab", page_icon="🌀", layout="wide")
-page_frame(lesson=False)  # JAX cache set-up, and the background warm-up of every page
+    app = st.App(__file__, lifespan=lifespan)
+else:
+    from resode_ui.frame import page_frame
 
-PAGES = {
-    "Start": [
-        st.Page("pages/home.py", title="Welcome", icon="🏠", default=True),
-    ],
-    "Residual networks": [
-        st.Page("pages/vanishing_gradients.py", title="Vanishing gradients", icon="📉"),
-        st.Page("pages/identity_experiment.py", title="Plain vs ResNet on y = x", icon="📏"),
-        st.Page("pages/resnet_euler.py", title="ResNet = forward Euler", icon="🪜"),
-    ],
-    "Neural ODEs": [
-        st.Page("pages/regression_flow.py", title="Regression as a flow", icon="🌊"),
-        st.Page("pages/spiral.py", title="The spiral test equation", icon="🌀"),
-        st.Page("pages/solvers.py", title="Solvers and Δt", icon="🧮"),
-        st.Page("pages/resnet_vs_node.py", title="ResNet vs neural ODE", icon="⚖️"),
-        st.Page("pages/lotka_volterra.py", title="Lotka–Volterra", icon="🐇"),
-        st.Page("pages/your_data.py", title="Your own time series", icon="📂"),
-    ],
-}
+    st.set_page_config(page_title="ResODE Lab", page_icon="🌀", layout="wide")
+    page_frame(lesson=False)  # JAX cache set-up, and the background warm-up of every page
 
-st.navigation(PAGES).run()
+    PAGES = {
+        "Start": [
+            st.Page("pages/home.py", title="Welcome", icon="🏠", default=True),
+        ],
+        "Residual networks": [
+            st.Page("pages/vanishing_gradients.py", title="Vanishing gradients", icon="📉"),
+            st.Page("pages/identity_experiment.py", title="Plain vs ResNet on y = x", icon="📏"),
+            st.Page("pages/resnet_euler.py", title="ResNet = forward Euler", icon="🪜"),
+        ],
+        "Neural ODEs": [
+            st.Page("pages/regression_flow.py", title="Regression as a flow", icon="🌊"),
+            st.Page("pages/spiral.py", title="The spiral test equation", icon="🌀"),
+            st.Page("pages/solvers.py", title="Solvers and Δt", icon="🧮"),
+            st.Page("pages/resnet_vs_node.py", title="ResNet vs neural ODE", icon="⚖️"),
+            st.Page("pages/lotka_volterra.py", title="Lotka–Volterra", icon="🐇"),
+            st.Page("pages/your_data.py", title="Your own time series", icon="📂"),
+        ],
+    }
+
+    st.navigation(PAGES).run()

@@ -178,6 +178,13 @@ def _running_in_legacy_multipage_mode() -> bool:
     return False
 
 
+def prepare_server() -> None:
+    """Once per process, idempotent: JAX's caches, malloc settings, the page warm-up."""
+    _jax_setup()
+    _libc()
+    start_background_warmup()
+
+
 def page_frame(*, lesson: bool = True) -> None:
     """Call at the top of every page (it is idempotent and cheap); app.py passes lesson=False."""
     _hand_over_to_router()

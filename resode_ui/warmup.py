@@ -43,7 +43,12 @@ class _SilentClient:
         self.finished = threading.Event()
 
     def write_forward_msg(self, msg) -> None:
-        if msg.WhichOneof("type") == "script_finished":
+        # A run that ends in st.rerun() is followed by the real one: wait for that. (The
+        # first session of a fresh server reruns once to hand over to app.py's router.)
+        if (
+            msg.WhichOneof("type") == "script_finished"
+            and msg.script_finished != msg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
+        ):
             self.finished.set()
 
     @property

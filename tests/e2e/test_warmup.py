@@ -1,8 +1,9 @@
 """The background warm-up, as a deployed server runs it: every page rendered, memory bounded.
 
 The other browser tests switch the warm-up off (it would compete for the CPU); this one starts
-a server with it on, as `streamlit run app.py` does by default, opens the app once (the first
-visit starts the warm-up), waits for the warm-up to finish and reads the server's log.
+a server with it on, as `streamlit run app.py` does by default, checks that the warm-up starts
+with the server (before any visit: app.py's st.App start-up hook), opens the app once, waits
+for the warm-up to finish and reads the server's log.
 """
 
 from __future__ import annotations
@@ -23,12 +24,17 @@ def test_warm_up_renders_every_page_and_drops_programs_past_the_limit(
 ):
     env = {"RESODE_WARMUP": "1", "RESODE_MEMORY_LIMIT_MB": str(MEMORY_LIMIT_MB)}
     with streamlit_server(tmp_path_factory.mktemp("warmup"), env=env) as server:
+        deadline = time.monotonic() + WARMUP_TIMEOUT_S
+        # Nobody has visited yet: the server started warming on its own, spiral first.
+        while "warm-up: spiral in" not in server.log.read_text(errors="replace"):
+            assert server.process.poll() is None, server.log_tail()
+            assert time.monotonic() < deadline, server.log_tail()
+            time.sleep(1)
         context = browser.new_context()
         page = context.new_page()
         try:
             page.goto(server.url, timeout=120_000)
             page.wait_for_function(IDLE, timeout=300_000, polling=200)
-            deadline = time.monotonic() + WARMUP_TIMEOUT_S
             while "warm-up: all pages in" not in server.log.read_text(errors="replace"):
                 assert server.process.poll() is None, server.log_tail()
                 assert time.monotonic() < deadline, server.log_tail()
