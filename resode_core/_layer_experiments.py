@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from ._aot import AotFunction
 from ._nets import PlainNet, ResNet, SmoothLayerField, scale_weights
 from ._solvers import as_float_array, as_time_grid, as_vector_field, device_array, solver_info
 
@@ -102,6 +103,17 @@ def _fixed_step_endpoints(vector_field, u0, t_start, t_end, step_counts, *, solv
     return jax.vmap(solve)(step_counts)
 
 
+# Stored traced: the solvers page calls it once per solver, and tracing all of them took
+# about a second of every restarted server's first visit.
+def _fixed_step_endpoints_positional(vector_field, u0, t_start, t_end, step_counts, solver):
+    return _fixed_step_endpoints(vector_field, u0, t_start, t_end, step_counts, solver=solver)
+
+
+_fixed_step_endpoints_stored = AotFunction(
+    "fixed_step_endpoints", _fixed_step_endpoints_positional, lambda *_: 0
+)
+
+
 def fixed_step_endpoints(
     f, u0, t_end: float, step_counts, *, solver: str, t_start: float = 0.0
 ) -> np.ndarray:
@@ -123,13 +135,13 @@ def fixed_step_endpoints(
     state = np.asarray(u0, dtype=np.float64)
     if state.ndim != 1 or not np.all(np.isfinite(state)):
         raise ValueError("u0 must be a finite 1-D state vector.")
-    ends = _fixed_step_endpoints(
+    ends = _fixed_step_endpoints_stored(
         vector_field,
         as_float_array(state),
         as_float_array(t_start),
         as_float_array(t_end),
         device_array(counts, jnp.int32),
-        solver=solver,
+        solver,
     )
     return np.asarray(ends)
 
