@@ -89,6 +89,28 @@ class AotFunction:
         out_treedef = jax.tree_util.tree_structure(self.output_like(*args))
         return jax.tree_util.tree_unflatten(out_treedef, out_leaves)
 
+    def compiled(self, *args):
+        """(the program compiled for `args`, the arrays to call it with), e.g. for XLA's
+        memory analysis. Calling it returns the output's leaves; `output_like` gives their
+        structure. Without a store it is the plain function's program."""
+        leaves, treedef = jax.tree_util.tree_flatten(args)
+        is_array = [eqx.is_array(leaf) for leaf in leaves]
+        arrays = jax.device_put(
+            [leaf for leaf, array in zip(leaves, is_array, strict=True) if array],
+            jax.devices()[0],
+        )
+        directory = _STORE["dir"]
+        if directory is None:
+            program = self._flat(leaves, treedef, is_array)
+        else:
+            key = self.key(leaves, treedef, is_array)
+            with _key_lock(key):
+                exported = self._load(key, directory) or self._export(
+                    key, directory, leaves, treedef, is_array
+                )
+            program = exported.call
+        return jax.jit(program).lower(*arrays).compile(), arrays
+
     def key(self, leaves, treedef, is_array) -> str:
         """The name of a stored program: the same in every process for the same signature."""
         signature = "|".join(
@@ -117,7 +139,9 @@ class AotFunction:
             _EXPORTED[key] = exported
         return exported
 
-    def _export(self, key, directory, leaves, treedef, is_array):
+    def _flat(self, leaves, treedef, is_array) -> Callable:
+        """The function of the array leaves alone, returning the output's leaves."""
+
         def flat(*arrays):
             it = iter(arrays)
             merged = [
@@ -127,6 +151,10 @@ class AotFunction:
                 self.fn(*jax.tree_util.tree_unflatten(treedef, merged))
             )
 
+        return flat
+
+    def _export(self, key, directory, leaves, treedef, is_array):
+        flat = self._flat(leaves, treedef, is_array)
         shapes = [
             jax.ShapeDtypeStruct(leaf.shape, leaf.dtype)
             for leaf, array in zip(leaves, is_array, strict=True)

@@ -31,20 +31,34 @@ def test_stored_programs_match_plain_jit(store):
     plain_sim = rc.simulate(system, (1.0, -0.5), ts, rtol=1e-5, atol=1e-7)
     plain_adjoint = rc.adjoint_comparison(1e-4, width=4, batch=8, repeats=1)
     plain_ends = rc.fixed_step_endpoints(system, system.u0, 1.5, [4, 16, 64], solver="rk4")
+    plain_depth = [rc.depth_cost(m, 8, repeats=1) for m in rc.DEPTH_METHODS]
     try:
         _aot.set_export_store(tmp_path)
         stored_fit = rc.fit_neural_ode(ts, ys, epochs=4, learning_rate=0.1)
         stored_sim = rc.simulate(system, (1.0, -0.5), ts, rtol=1e-5, atol=1e-7)
         stored_adjoint = rc.adjoint_comparison(1e-4, width=4, batch=8, repeats=1)
         stored_ends = rc.fixed_step_endpoints(system, system.u0, 1.5, [4, 16, 64], solver="rk4")
+        stored_depth = [rc.depth_cost(m, 8, repeats=1) for m in rc.DEPTH_METHODS]
         files = sorted(p.name.split("-")[0] for p in tmp_path.iterdir())
         # A new process would find the programs on disk: forget the in-memory copies.
         _aot._EXPORTED.clear()
         reloaded_fit = rc.fit_neural_ode(ts, ys, epochs=4, learning_rate=0.1)
     finally:
         _aot.set_export_store(None)
-    stored = {"ode_epochs", "ode_loss", "simulate", "adaptive_gradient", "fixed_step_endpoints"}
-    assert stored <= set(files)
+    assert {
+        "ode_epochs",
+        "ode_loss",
+        "simulate",
+        "adaptive_gradient",
+        "fixed_step_endpoints",
+        "depth_gradient",
+    } <= set(files)
+    # The memory figures come from XLA's analysis of the compiled program: the same program.
+    for plain, kept in zip(plain_depth, stored_depth, strict=True):
+        for field in ("params", "argument_bytes", "output_bytes", "temp_bytes", "total_bytes"):
+            assert kept[field] == plain[field], (plain["method"], field)
+        if plain["gradient"] is not None:
+            np.testing.assert_allclose(kept["gradient"], plain["gradient"], rtol=1e-6)
     np.testing.assert_allclose(stored_ends, plain_ends, rtol=1e-6)
     for name in ("backprop", "backsolve"):
         np.testing.assert_allclose(
