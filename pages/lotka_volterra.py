@@ -231,6 +231,7 @@ try:
         session_key="lv_fits",
         keep=MAX_FITS,
         total_epochs=int(epochs) + (2 * WARMUP_EPOCHS if grow else 0),
+        notice=slots[0],
     )
 except ValueError as problem:
     error_box(str(problem))

@@ -222,6 +222,7 @@ def trained_fit(fit_key: tuple, data: dict, settings) -> Mapping:
         session_key="sp_fits",
         keep=MAX_FITS,
         total_epochs=fit_key[6],
+        notice=slots[0],
     )
 
 

@@ -500,6 +500,7 @@ else:
                 keep=MAX_FITS,
                 total_epochs=total_epochs(base_spec),
                 persist=uploaded is None,  # an upload's fits never touch the disk
+                notice=slots[0],
             )
         except ValueError as problem:
             error_box(str(problem))

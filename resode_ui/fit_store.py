@@ -206,12 +206,14 @@ class FitStore:
         *,
         total_epochs: int | None = None,
         persist: bool = False,
+        notice: Any = None,
     ) -> Mapping:
         """The finished fit for `key`: stored, awaited from another session, or trained here.
 
         Training here resumes from the key's checkpoint if there is one, and saves a
         checkpoint after every chunk, so a run stopped mid-way loses nothing. With
         `persist` (never for uploads) the fit is also looked up in and saved to the disk.
+        `notice` is the placeholder where a waiting session says so (default: a new one).
         """
         disk = self.disk if persist else None
         version = _source_version(train) if disk is not None else ""
@@ -225,7 +227,7 @@ class FitStore:
                 return self.save_finished(key, stored)
             if self._claim(key):
                 break
-            fit, stalled = self._wait_for_other_session(key, total_epochs)
+            fit, stalled = self._wait_for_other_session(key, total_epochs, notice)
             if fit is not None:
                 return fit
             if stalled:
@@ -270,10 +272,11 @@ class FitStore:
             self._changed.notify_all()
 
     def _wait_for_other_session(
-        self, key: Hashable, total_epochs: int | None
+        self, key: Hashable, total_epochs: int | None, notice: Any = None
     ) -> tuple[Mapping | None, bool]:
         """Wait while another live session trains `key`: (its fit or None, whether it stalled)."""
-        notice = st.empty()
+        if notice is None:
+            notice = st.empty()
         last_done, last_progress = -1, time.monotonic()
 
         def holder_gone() -> bool:
@@ -340,18 +343,24 @@ def shared_fit(
     keep: int,
     total_epochs: int | None = None,
     persist: bool = True,
+    notice: Any = None,
 ) -> Mapping:
     """`fit_store(page).fit_for(...)`, also kept in this session's `session_key` (LRU of `keep`).
 
     The session's own copy means a fit a student is looking at never has to be retrained
     because other sessions pushed it out of the shared store. `persist=False` keeps a fit
     off the disk (an upload's fits must stay in memory, with their owner's session).
+    Pass the page's progress slot as `notice` (see `training_slots`): a session waiting for
+    another's training then writes there instead of adding an element, and the page keeps
+    its shape.
     """
     fits: MutableMapping = st.session_state.setdefault(session_key, {})
     if key in fits:
         fits[key] = fits.pop(key)  # most recently used last
         return fits[key]
-    fits[key] = fit_store(page).fit_for(key, train, total_epochs=total_epochs, persist=persist)
+    fits[key] = fit_store(page).fit_for(
+        key, train, total_epochs=total_epochs, persist=persist, notice=notice
+    )
     while len(fits) > keep:
         fits.pop(next(iter(fits)))
     return fits[key]

@@ -71,6 +71,8 @@ def training_slots() -> tuple:
     Make them where the fit is asked for, trained or not. A run that trains and one that
     finds the fit stored then lay out the same elements; otherwise the run after a training
     finds every element below shifted by two, and the browser rebuilds them all (every
-    chart embedded afresh) instead of updating them: 80-170 ms more per slider move.
+    chart embedded afresh) instead of updating them: 80-170 ms more per slider move. A
+    session waiting for another's training writes its notice in the progress slot, for the
+    same reason (`fit_store.shared_fit(..., notice=...)`).
     """
     return st.empty(), st.empty()

@@ -1,6 +1,7 @@
 """The shared fit store: one training per setting across sessions, resumable after a stop."""
 
 import threading
+import time
 import types
 
 import numpy as np
@@ -98,6 +99,50 @@ def test_a_second_session_waits_for_the_first_instead_of_training():
     second.join(10)
     assert trained_by == ["first"] and store.trainings_started == 1
     assert results["second"] is results["first"]
+
+
+def test_a_waiting_session_writes_in_the_slot_it_is_given(monkeypatch):
+    # A page passes its progress slot: waiting must not add an element of its own (the page
+    # would change shape, and the browser rebuild every chart below it on the next run).
+    monkeypatch.setattr(fs.st, "empty", lambda: pytest.fail("made a new element"))
+    store = fs.FitStore(poll_s=0.05)
+    first_started, let_first_finish = threading.Event(), threading.Event()
+
+    class Slot:
+        def __init__(self):
+            self.calls = []
+
+        def info(self, text, **kwargs):
+            self.calls.append(("info", text))
+
+        def empty(self):
+            self.calls.append(("empty", None))
+
+    def slow_training(start, save):
+        first_started.set()
+        save(_checkpoint(5))
+        assert let_first_finish.wait(10)
+        return _fit(1.0)
+
+    slot, results = Slot(), {}
+    first = threading.Thread(target=store.fit_for, args=("k", slow_training))
+    first.start()
+    assert first_started.wait(10)
+    second = threading.Thread(
+        target=lambda: results.update(
+            fit=store.fit_for("k", slow_training, total_epochs=10, notice=slot)
+        )
+    )
+    second.start()
+    deadline = time.monotonic() + 10
+    while not slot.calls and time.monotonic() < deadline:
+        time.sleep(0.02)
+    let_first_finish.set()
+    first.join(10)
+    second.join(10)
+    assert results["fit"] is store.finished("k")
+    assert slot.calls[0][0] == "info" and "epoch 5 / 10" in slot.calls[0][1]
+    assert slot.calls[-1] == ("empty", None)
 
 
 def test_a_session_stops_waiting_for_a_stalled_trainer_and_trains_itself():
