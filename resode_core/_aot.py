@@ -75,12 +75,8 @@ class AotFunction:
         is_array = [eqx.is_array(leaf) for leaf in leaves]
         if any(callable(leaf) for leaf in leaves):
             return self.fn(*args)  # a plain function has no stable name to store it under
-        key = self.key(leaves, treedef, is_array)
+        exported = self._stored(leaves, treedef, is_array, directory)
         arrays = [leaf for leaf, array in zip(leaves, is_array, strict=True) if array]
-        with _key_lock(key):  # another thread exporting this program: wait, don't trace too
-            exported = self._load(key, directory) or self._export(
-                key, directory, leaves, treedef, is_array
-            )
         # Commit every input to the device: the calling program is compiled per signature,
         # and arrays fresh from the host or from plain jit (uncommitted) would compile it a
         # second time once the same values come back committed from an earlier call
@@ -100,16 +96,19 @@ class AotFunction:
             jax.devices()[0],
         )
         directory = _STORE["dir"]
-        if directory is None:
+        if directory is None or any(callable(leaf) for leaf in leaves):
             program = self._flat(leaves, treedef, is_array)
         else:
-            key = self.key(leaves, treedef, is_array)
-            with _key_lock(key):
-                exported = self._load(key, directory) or self._export(
-                    key, directory, leaves, treedef, is_array
-                )
-            program = exported.call
+            program = self._stored(leaves, treedef, is_array, directory).call
         return jax.jit(program).lower(*arrays).compile(), arrays
+
+    def _stored(self, leaves, treedef, is_array, directory: Path) -> jax.export.Exported:
+        """The program for this signature: from memory or disk, or exported now."""
+        key = self.key(leaves, treedef, is_array)
+        with _key_lock(key):  # another thread exporting this program: wait, don't trace too
+            return self._load(key, directory) or self._export(
+                key, directory, leaves, treedef, is_array
+            )
 
     def key(self, leaves, treedef, is_array) -> str:
         """The name of a stored program: the same in every process for the same signature."""
