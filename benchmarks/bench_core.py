@@ -41,34 +41,31 @@ def jax_spiral_epoch(solver: str, epochs: int = 25, repeats: int = 5) -> dict[st
     """Seconds per training epoch at the notes' settings (Adam(0.1), rtol 1e-7, atol 1e-9)."""
     ts, ys = spiral_data()
     data = rc.trajectory_data(ts, ys)
-    settings = rc.solver_settings(solver, rtol=1e-7, atol=1e-9)
-    start_state = rc.init_ode_fit(2, seed=0, learning_rate=0.1)
+    settings = rc.SolverSettings(solver, rtol=1e-7, atol=1e-9)
+    untrained = rc.fit_ode(data, settings, epochs=0, learning_rate=0.1)  # weights of seed 0
 
     def run_block():
-        state, chunk = rc.train_ode_epochs(start_state, data, settings, epochs)
-        chunk.losses.block_until_ready()
-        return state, chunk
+        # All epochs in one compiled call, as a page's chunk runs them.
+        return rc.fit_ode(
+            data, settings, epochs=epochs, learning_rate=0.1, chunks=1, start=untrained
+        )
 
     compile_start = time.perf_counter()
-    _, chunk = run_block()
+    fit = run_block()
     first_call = time.perf_counter() - compile_start
     per_epoch = [s / epochs for s in _timed(run_block, repeats)]
 
     # One epoch per call: the per-epoch median as a page streaming one epoch would see it.
     def one_epoch_each():
-        state = start_state
-        times = []
-        for _ in range(epochs):
+        step, times = untrained, []
+        for k in range(1, epochs + 1):
             start = time.perf_counter()
-            state, c = rc.train_ode_epochs(state, data, settings, 1)
-            c.losses.block_until_ready()
+            step = rc.fit_ode(data, settings, epochs=k, learning_rate=0.1, chunks=k, start=step)
             times.append(time.perf_counter() - start)
         return times
 
     single = one_epoch_each()
-    losses = np.asarray(chunk.losses)[:epochs]
-    steps = np.asarray(chunk.solver_steps)[:epochs]
-    nfe_forward = steps * rc.SOLVERS[solver].evaluations_per_step + 1
+    nfe_forward = fit.solver_steps * rc.SOLVERS[solver].evaluations_per_step + 1
     return {
         "mean_nfe_forward": float(np.mean(nfe_forward)),
         "seconds_per_forward_nfe": statistics.median(per_epoch) / float(np.mean(nfe_forward)),
@@ -76,8 +73,8 @@ def jax_spiral_epoch(solver: str, epochs: int = 25, repeats: int = 5) -> dict[st
         "first_call_s": first_call,
         "mean_s_per_epoch": statistics.median(per_epoch),
         "median_single_epoch_call_s": statistics.median(single),
-        "initial_loss": float(losses[0]),
-        "last_epoch_loss": float(losses[-1]),
+        "initial_loss": float(fit.losses[0]),
+        "last_epoch_loss": float(fit.losses[-1]),
     }
 
 
@@ -130,20 +127,17 @@ def cost_against_steps(steps=(64, 256, 1024, 4096)) -> list[dict]:
     """Neural-ODE loss+gradient time against the number of Euler steps (one compile)."""
     ts, ys = spiral_data()
     data = rc.trajectory_data(ts, ys)
-    state = rc.init_ode_fit(2, seed=0, learning_rate=1e-3)
+    untrained = rc.fit_ode(data, rc.SolverSettings(), epochs=0, learning_rate=1e-3)
     rows = []
     for n in steps:
-        settings = rc.solver_settings("euler", dt=1.5 / n)
-        rc.train_ode_epochs(state, data, settings, 1)
-        seconds = statistics.median(
-            _timed(
-                lambda s=settings: rc.train_ode_epochs(state, data, s, 1)[
-                    1
-                ].losses.block_until_ready(),
-                10,
-            )
-        )
-        rows.append({"steps": n, "params": rc.param_count(state.model), "seconds": seconds})
+        settings = rc.SolverSettings("euler", dt=1.5 / n)
+
+        def one_epoch(s=settings):
+            return rc.fit_ode(data, s, epochs=1, learning_rate=1e-3, start=untrained)
+
+        one_epoch()
+        seconds = statistics.median(_timed(one_epoch, 10))
+        rows.append({"steps": n, "params": rc.param_count(untrained.model), "seconds": seconds})
     return rows
 
 
@@ -174,7 +168,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(f"PyTorch peers skipped ({error}); install requirements-bench.txt")
         else:
             # The same initial weights as the JAX fit, so both train along the same path.
-            model = rc.init_ode_fit(2, seed=0, learning_rate=0.1).model
+            model = rc.MLPVectorField(2, 50, key=jr.PRNGKey(0))
             init = {
                 name: np.asarray(getattr(model, name))
                 for name in ("hidden_weight", "hidden_bias", "output_weight", "output_bias")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import struct
 from typing import Any
 
@@ -23,8 +22,8 @@ import jax
 import jax.random as jr
 import numpy as np
 
+from ._nets import MLPVectorField
 from ._solvers import device_array
-from ._vector_field import MLPVectorField
 
 MAGIC = b"RESODE-VECTOR-FIELD\n"
 FORMAT_VERSION = 1
@@ -149,10 +148,3 @@ def vector_field_from_bytes(data: bytes) -> tuple[MLPVectorField, dict[str, Any]
     if not isinstance(metadata, dict):
         raise ValueError("The parameter file is damaged (its metadata are not a JSON object).")
     return model, metadata
-
-
-def finite_number(value: Any, name: str) -> float:
-    """A float from loaded metadata, or ValueError naming the field (for callers' checks)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"The parameter file's metadata field {name!r} is not a finite number.")
-    return float(value)

@@ -1,4 +1,4 @@
-"""Deep nets as stacks of layers: the plain net, the ResNet, and the notes' 1→1 chains.
+"""The models: deep nets as stacks of layers, the notes' 1→1 chains, and vector fields.
 
 Layers are stacked arrays of shape (max_depth, width, width) run by `lax.scan`; the
 active depth and Δt are arrays, not static fields, so one compiled function serves every
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -17,7 +18,8 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from ._solvers import as_float_array, device_array
+from ._checks import whole
+from ._solvers import as_float_array, as_time_grid, device_array
 
 ACTIVATIONS = {
     "tanh": jnp.tanh,
@@ -40,10 +42,8 @@ def activation_fn(name: str):
 
 
 def _check_depth_width(depth: int, width: int, max_depth: int) -> None:
-    if int(depth) != depth or depth < 1:
-        raise ValueError(f"depth must be a whole number ≥ 1, got {depth}.")
-    if int(width) != width or width < 1:
-        raise ValueError(f"width must be a whole number ≥ 1, got {width}.")
+    whole("depth", depth, low=1)
+    whole("width", width, low=1)
     if depth > max_depth:
         raise ValueError(f"depth {depth} exceeds max_depth {max_depth}.")
 
@@ -74,6 +74,8 @@ def _random_layer_stack(key, weight_scale, max_depth: int, width: int):
 
 class PlainNet(eqx.Module):
     """x_ℓ = σ(W_ℓ x_{ℓ−1} + b_ℓ), ℓ = 1..depth: a plain deep net of constant width."""
+
+    MAX_DEPTH: ClassVar[int] = DEFAULT_MAX_DEPTH  # layers stacked unless max_depth says
 
     weights: Float[Array, "max_depth width width"]
     biases: Float[Array, "max_depth width"]
@@ -119,6 +121,8 @@ class ResNet(eqx.Module):
 
     Δt = 1 is the classic ResNet; any Δt makes it a forward-Euler solve over [0, depth·Δt].
     """
+
+    MAX_DEPTH: ClassVar[int] = DEFAULT_MAX_DEPTH  # layers stacked unless max_depth says
 
     weights: Float[Array, "max_depth width width"]
     biases: Float[Array, "max_depth width"]
@@ -245,6 +249,32 @@ class SmoothLayerField(eqx.Module):
         w, b = self.layer(t)
         return jnp.tanh(w @ x + b)
 
+    def exact_flow(self, u0, ts) -> np.ndarray:
+        """The flow from u(ts[0]) = u0 in float64 (SciPy's DOP853, rtol = atol = 1e-12).
+
+        An independent reference for float32 solves: shape (len(ts), width).
+        """
+        w0, w1, b0, b1 = (
+            np.asarray(a, dtype=np.float64) for a in (self.w0, self.w1, self.b0, self.b1)
+        )
+        grid = as_time_grid(ts)
+        state = np.asarray(u0, dtype=np.float64)
+        if state.shape != b0.shape or not np.all(np.isfinite(state)):
+            raise ValueError(f"u0 must be a finite vector of length {b0.size}.")
+
+        def rhs(t, x):
+            return np.tanh((w0 + t * w1) @ x + b0 + t * b1)
+
+        # Imported here: loading scipy would add 0.5 s to every server start.
+        from scipy.integrate import solve_ivp
+
+        sol = solve_ivp(
+            rhs, (grid[0], grid[-1]), state, method="DOP853", t_eval=grid, rtol=1e-12, atol=1e-12
+        )
+        if not sol.success:
+            raise ValueError(f"The reference solve failed: {sol.message}")
+        return sol.y.T
+
 
 @functools.partial(jax.jit, static_argnums=2)
 def _smooth_field_parameters(key, std, width: int):
@@ -296,9 +326,156 @@ class IdentityChain(eqx.Module):
 
 
 def param_count(model) -> int:
-    """Trainable parameters; for layer stacks only the active layers count."""
+    """Trainable parameters; for layer and block stacks only the active ones count."""
     if isinstance(model, (PlainNet, ResNet)):
         width = model.weights.shape[1]
         return int(model.depth) * (width * width + width)
+    if isinstance(model, TinyResNet):
+        return model.num_params
     leaves = jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array))
     return int(sum(np.size(leaf) for leaf in leaves))
+
+
+# ----------------------------------------------------------------------------- vector fields
+
+
+def glorot_uniform(key: PRNGKeyArray, out_dim: int, in_dim: int) -> Float[Array, "out in"]:
+    """Flux's default Dense initialisation."""
+    limit = math.sqrt(6.0 / (in_dim + out_dim))
+    return jr.uniform(key, (out_dim, in_dim), minval=-limit, maxval=limit)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _mlp_parameters(key, dim: int, width: int, features: int):
+    # One compiled call instead of a few eager ops, each of which would compile.
+    hidden_key, output_key = jr.split(key)
+    return (
+        glorot_uniform(hidden_key, width, features),
+        jnp.zeros(width),
+        glorot_uniform(output_key, dim, width),
+        jnp.zeros(dim),
+    )
+
+
+class MLPVectorField(eqx.Module):
+    """V(x, t) = W₂ tanh(W₁ φ(x, t) + b₁) + b₂, one hidden layer.
+
+    φ(x) = x³ by default, the notes' `x -> x.^3` first layer; with `time_input` the time
+    t is appended as an extra input (a non-autonomous field, for regression as a flow).
+    """
+
+    hidden_weight: Float[Array, "width features"]
+    hidden_bias: Float[Array, " width"]
+    output_weight: Float[Array, "dim width"]
+    output_bias: Float[Array, " dim"]
+    cube_input: bool = eqx.field(static=True)
+    time_input: bool = eqx.field(static=True)
+
+    def __init__(
+        self,
+        dim: int,
+        width: int = 50,
+        *,
+        key: PRNGKeyArray,
+        cube_input: bool = True,
+        time_input: bool = False,
+    ):
+        if dim < 1 or width < 1:
+            raise ValueError("dim and width must be at least 1.")
+        features = dim + (1 if time_input else 0)
+        (self.hidden_weight, self.hidden_bias, self.output_weight, self.output_bias) = (
+            _mlp_parameters(key, int(dim), int(width), int(features))
+        )
+        self.cube_input = cube_input
+        self.time_input = time_input
+
+    @property
+    def dim(self) -> int:
+        return int(self.output_bias.shape[0])
+
+    def __call__(self, t, x, args):
+        features = x**3 if self.cube_input else x
+        if self.time_input:
+            features = jnp.concatenate([features, jnp.reshape(t, (1,)).astype(x.dtype)])
+        hidden = jnp.tanh(self.hidden_weight @ features + self.hidden_bias)
+        return self.output_weight @ hidden + self.output_bias
+
+
+# ----------------------------------------------------------------------------- flows
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _tiny_resnet_parameters(key, dim: int, hidden: int, max_blocks: int):
+    # Block ℓ's weights come from its own keys, so they do not depend on `blocks`.
+    keys = jr.split(key, 2 * max_blocks)
+    w1 = jnp.stack([glorot_uniform(k, hidden, dim) for k in keys[:max_blocks]])
+    w2 = 0.1 * jnp.stack([glorot_uniform(k, dim, hidden) for k in keys[max_blocks:]])
+    return w1, jnp.zeros((max_blocks, hidden)), w2, jnp.zeros((max_blocks, dim))
+
+
+class TinyResNet(eqx.Module):
+    """h ← h + W₂ tanh(W₁ h + b₁) + b₂, `blocks` times, on a state of size `dim`.
+
+    The residual branch has `hidden` units. W₂ starts small, so the untrained net is close
+    to the identity map (He et al., 2015). Blocks are stacked up to `max_blocks` and the
+    active number is an array, so changing it never recompiles (unused blocks are masked
+    to the identity).
+    """
+
+    MAX_BLOCKS: ClassVar[int] = 8
+
+    w1: Float[Array, "max_blocks hidden dim"]
+    b1: Float[Array, "max_blocks hidden"]
+    w2: Float[Array, "max_blocks dim hidden"]
+    b2: Float[Array, "max_blocks dim"]
+    blocks: Int[Array, ""]
+
+    def __init__(
+        self,
+        dim: int,
+        hidden: int = 16,
+        blocks: int = 3,
+        *,
+        key: PRNGKeyArray,
+        max_blocks: int = 8,
+    ):
+        if min(dim, hidden, blocks) < 1:
+            raise ValueError("dim, hidden and blocks must be at least 1.")
+        if blocks > max_blocks:
+            raise ValueError(f"blocks must be at most {max_blocks}.")
+        self.w1, self.b1, self.w2, self.b2 = _tiny_resnet_parameters(
+            key, int(dim), int(hidden), int(max_blocks)
+        )
+        self.blocks = device_array(blocks, jnp.int32)
+
+    @property
+    def num_params(self) -> int:
+        """Trainable parameters of the active blocks."""
+        hidden, dim = self.w1.shape[1], self.w1.shape[2]
+        return int(self.blocks) * (2 * hidden * dim + hidden + dim)
+
+    def states(self, x: Float[Array, " dim"]) -> Float[Array, "max_blocks+1 dim"]:
+        """x₀ = x, x₁, …: the state after each block (masked blocks repeat the last one)."""
+
+        def block(h, params):
+            index, w1, b1, w2, b2 = params
+            new = h + w2 @ jnp.tanh(w1 @ h + b1) + b2
+            new = jnp.where(index < self.blocks, new, h)
+            return new, new
+
+        indices = jnp.arange(self.w1.shape[0])
+        _, hs = jax.lax.scan(block, x, (indices, self.w1, self.b1, self.w2, self.b2))
+        return jnp.concatenate([x[None], hs])
+
+    def __call__(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
+        return self.states(x)[-1]
+
+    def block_states(self, xs) -> np.ndarray:
+        """The state of every input after each active block: shape (n, blocks + 1, dim)."""
+        states = np.asarray(_tiny_resnet_states(self, device_array(xs, jnp.float32)))
+        return states[:, : int(self.blocks) + 1]
+
+
+@eqx.filter_jit
+def _tiny_resnet_states(model: TinyResNet, xs):
+    return jax.vmap(model.states)(xs)

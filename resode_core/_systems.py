@@ -7,16 +7,20 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._solvers import as_float_array
+from ._solvers import as_float_array, as_time_grid
 
 
 class AbstractSystem(eqx.Module):
-    """An autonomous or time-dependent ODE du/dt = vector_field(t, u, args)."""
+    """An ODE du/dt = vector_field(t, u, args) with its initial state and time span."""
 
     u0: eqx.AbstractVar[Float[Array, " dim"]]
     t_span: eqx.AbstractVar[tuple[float, float]]
 
     def vector_field(self, t, u, args):
+        raise NotImplementedError
+
+    def numpy_field(self):
+        """The right-hand side f(t, u) in float64 NumPy, for the reference solution."""
         raise NotImplementedError
 
     @property
@@ -26,6 +30,29 @@ class AbstractSystem(eqx.Module):
     def with_u0(self, u0) -> AbstractSystem:
         """The same dynamics from another initial condition (no recompile)."""
         return eqx.tree_at(lambda s: s.u0, self, as_float_array(u0))
+
+    def reference(self, ts) -> np.ndarray:
+        """u(ts) from u(ts[0]) = u0 to about 1e-12, in float64: shape (len(ts), dim).
+
+        SciPy's DOP853 at rtol = atol = 1e-13 on the system's own (float32) coefficients,
+        so it is the exact answer to the problem the float32 solvers are given.
+        """
+        grid = as_time_grid(ts)
+        # Imported here: loading scipy would add 0.5 s to every server start.
+        from scipy.integrate import solve_ivp
+
+        solution = solve_ivp(
+            self.numpy_field(),
+            (grid[0], grid[-1]),
+            np.asarray(self.u0, dtype=np.float64),
+            method="DOP853",
+            t_eval=grid,
+            rtol=1e-13,
+            atol=1e-13,
+        )
+        if not solution.success:
+            raise ValueError(f"The reference solve failed: {solution.message}")
+        return solution.y.T
 
 
 class SpiralSystem(AbstractSystem):
@@ -43,6 +70,10 @@ class SpiralSystem(AbstractSystem):
     def vector_field(self, t, u, args):
         return (u**3) @ self.matrix
 
+    def numpy_field(self):
+        a = np.asarray(self.matrix, dtype=np.float64)
+        return lambda t, u: (u**3) @ a
+
 
 class LotkaVolterraSystem(AbstractSystem):
     """Predator–prey: dx/dt = αx − βxy, dy/dt = δxy − γy."""
@@ -58,6 +89,12 @@ class LotkaVolterraSystem(AbstractSystem):
             [alpha * prey - beta * prey * predator, delta * prey * predator - gamma * predator]
         )
 
+    def numpy_field(self):
+        alpha, beta, gamma, delta = np.asarray(self.params, dtype=np.float64)
+        return lambda t, u: np.array(
+            [alpha * u[0] - beta * u[0] * u[1], delta * u[0] * u[1] - gamma * u[1]]
+        )
+
 
 class LinearSystem(AbstractSystem):
     """du/dt = M u, with the exact solution expm(M t) u0: the yardstick for solver orders."""
@@ -69,22 +106,25 @@ class LinearSystem(AbstractSystem):
     def vector_field(self, t, u, args):
         return self.matrix @ u
 
+    def numpy_field(self):
+        m = np.asarray(self.matrix, dtype=np.float64)
+        return lambda t, u: m @ u
+
     def exact(self, t: float) -> np.ndarray:
         eigenvalues, eigenvectors = np.linalg.eig(np.asarray(self.matrix, dtype=np.float64))
         coefficients = np.linalg.solve(eigenvectors, np.asarray(self.u0, dtype=np.float64))
         return np.real(eigenvectors @ (np.exp(eigenvalues * t) * coefficients))
 
+    def reference(self, ts) -> np.ndarray:
+        """The closed-form solution (from u(0) = u0) at ts: shape (len(ts), dim)."""
+        grid = as_time_grid(ts)
+        return np.stack([self.exact(t - grid[0]) for t in grid])
 
-SPIRAL_MATRIX = ((-0.1, 2.0), (-2.0, -0.1))
-SPIRAL_U0 = (2.0, 0.0)
-SPIRAL_T_SPAN = (0.0, 1.5)
-SPIRAL_SAMPLES = 16
 
-
-def spiral_system(u0=SPIRAL_U0, t_span=SPIRAL_T_SPAN) -> SpiralSystem:
+def spiral_system(u0=(2.0, 0.0), t_span=(0.0, 1.5)) -> SpiralSystem:
     """The notes' spiral: A = [[-0.1, 2], [-2, -0.1]], u0 = (2, 0), t in [0, 1.5]."""
     return SpiralSystem(
-        matrix=as_float_array(SPIRAL_MATRIX),
+        matrix=as_float_array(((-0.1, 2.0), (-2.0, -0.1))),
         u0=as_float_array(u0),
         t_span=(float(t_span[0]), float(t_span[1])),
     )
@@ -110,7 +150,7 @@ def lotka_volterra_system(
 
 
 def linear_system(matrix=((-0.1, 1.0), (-1.0, -0.1)), u0=(1.0, 0.0), t_span=(0.0, 2.0)):
-    """A damped rotation with a closed-form solution."""
+    """du/dt = M u (default: a damped rotation), with its closed-form solution."""
     return LinearSystem(
         matrix=as_float_array(matrix),
         u0=as_float_array(u0),
@@ -119,11 +159,12 @@ def linear_system(matrix=((-0.1, 1.0), (-1.0, -0.1)), u0=(1.0, 0.0), t_span=(0.0
 
 
 def sample_times(
-    t_span=SPIRAL_T_SPAN, n_samples: int = SPIRAL_SAMPLES, *, uneven: bool = False, seed: int = 0
+    t_span=(0.0, 1.5), n_samples: int = 16, *, uneven: bool = False, seed: int = 0
 ) -> np.ndarray:
-    """Sample times over `t_span`: evenly spaced (as the notes) or uneven (random, sorted).
+    """Sample times over `t_span`: evenly spaced (the notes: 16 on [0, 1.5]) or uneven.
 
-    Uneven grids keep both end points, so the fit always covers the whole window.
+    Uneven grids are random and sorted, and keep both end points, so a fit always covers
+    the whole window.
     """
     if n_samples < 2:
         raise ValueError("Need at least two sample times.")
@@ -146,3 +187,16 @@ def identity_data() -> tuple[np.ndarray, np.ndarray]:
     """The notes' y = x data: x = -10, ..., 10 (21 integers), y = x."""
     x = np.arange(-10, 11, dtype=np.float32)
     return x, x.copy()
+
+
+def regression_task(width: int, n_points: int = 64, *, seed: int = 0):
+    """A small smooth regression task in R^width for the degradation experiment.
+
+    Targets come from a fixed two-layer teacher, y = sin(2 Q x)/2 with Q orthogonal, so
+    a shallow net can fit it and any failure of a deeper one is an optimisation failure.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.0, 1.0, size=(n_points, width))
+    q, _ = np.linalg.qr(rng.normal(size=(width, width)))
+    y = 0.5 * np.sin(2.0 * x @ q.T)
+    return as_float_array(x), as_float_array(y)

@@ -16,6 +16,7 @@ training again. Files are named by a hash of the key, the core's code and the pa
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -27,7 +28,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
-import equinox as eqx
 import numpy as np
 import streamlit as st
 
@@ -52,11 +52,9 @@ def frozen(value):
         return copy
     if isinstance(value, Mapping):
         return MappingProxyType({k: frozen(v) for k, v in value.items()})
-    if isinstance(value, rc.TrainingCheckpoint):  # a frozen Module, but with numpy histories
-        return eqx.tree_at(
-            lambda c: (c.losses, c.grad_norms),
-            value,
-            (frozen(value.losses), frozen(value.grad_norms)),
+    if isinstance(value, rc.TrainingCheckpoint):  # a frozen dataclass, with numpy histories
+        return dataclasses.replace(
+            value, losses=frozen(value.losses), grad_norms=frozen(value.grad_norms)
         )
     return value
 

@@ -1,9 +1,24 @@
 """Many initial conditions at once, and how far learned trajectories drift from true ones."""
 
 import numpy as np
+import optax
 import pytest
 
 import resode_core as rc
+
+
+def _starts(n, r_max=2.5, seed=0):
+    """n random starting points within distance r_max of the origin (any starts will do)."""
+    return np.random.default_rng(seed).uniform(-r_max, r_max, size=(n, 2)) / np.sqrt(2)
+
+
+def _sunflower(n, r_min=0.5, r_max=2.5, seed=0):
+    """The spiral page's starts: n points spread evenly (golden angle) over an annulus."""
+    k = np.arange(n) + 0.5
+    radius = np.sqrt(r_min**2 + (r_max**2 - r_min**2) * k / n)
+    turn = np.random.default_rng(seed).uniform(0.0, 2.0 * np.pi)
+    angle = k * np.pi * (3.0 - np.sqrt(5.0)) + turn
+    return np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
 
 
 def test_solve_many_matches_the_exact_linear_solution():
@@ -19,9 +34,9 @@ def test_solve_many_matches_the_exact_linear_solution():
 
 def test_solve_many_agrees_with_simulate_for_fixed_steps():
     system = rc.spiral_system()
-    u0s = rc.spread_initial_conditions(5, r_max=1.5)
+    u0s = _starts(5, r_max=1.5)
     ts = np.linspace(0.0, 1.0, 9)
-    settings = rc.solver_settings("rk4", dt=0.01)
+    settings = rc.SolverSettings("rk4", dt=0.01)
     many = rc.solve_many(system, u0s, ts, settings)
     for u0, ys in zip(u0s, many.ys, strict=True):
         one = rc.simulate(system, u0, ts, solver="rk4", dt=0.01)
@@ -31,10 +46,12 @@ def test_solve_many_agrees_with_simulate_for_fixed_steps():
 def test_batch_size_and_starts_do_not_recompile(compile_counter):
     system = rc.spiral_system()
     ts = np.linspace(0.0, 1.0, 20)
-    rc.solve_many(system, rc.spread_initial_conditions(3), ts)
+    rc.solve_many(system, _starts(3), ts)
     compile_counter.count = 0
-    rc.solve_many(system, rc.spread_initial_conditions(11, seed=4), ts)  # same bucket (16)
-    rc.solve_many(system, rc.spread_initial_conditions(16, r_max=2.0), np.linspace(0, 2.0, 30))
+    rc.solve_many(system, _starts(11, seed=4), ts)  # same bucket (16)
+    rc.solve_many(system, _starts(16, r_max=2.0), np.linspace(0, 2.0, 30))
+    # Other tolerances are runtime values too.
+    rc.solve_many(system, _starts(7, seed=1), ts, rc.SolverSettings("tsit5", rtol=1e-4, atol=1e-6))
     assert compile_counter.count == 0
 
 
@@ -53,7 +70,7 @@ def test_a_few_trajectories_share_one_program_for_samples_and_dense_curves(compi
 
 def test_blow_up_is_flagged_not_raised():
     # du/dt = Aᵀu³ from far out needs far more than 20 steps: the solve reports failure.
-    settings = rc.solver_settings("tsit5", max_steps=20)
+    settings = rc.SolverSettings("tsit5", max_steps=20)
     result = rc.solve_many(rc.spiral_system(), [[0.1, 0.0], [30.0, 30.0]], [0.0, 1.5], settings)
     assert result.ok.tolist() == [True, False]
 
@@ -69,27 +86,12 @@ def test_relative_errors():
         rc.relative_errors(pred[:1], true)
 
 
-def test_spread_initial_conditions_cover_the_ring_evenly():
-    points = rc.spread_initial_conditions(16, r_min=0.5, r_max=2.5, seed=2)
-    radius = np.hypot(points[:, 0], points[:, 1])
-    assert points.shape == (16, 2)
-    assert radius.min() > 0.5 and radius.max() < 2.5
-    # Equal area per point: r² is evenly spaced.
-    gaps = np.diff(np.sort(radius**2))
-    np.testing.assert_allclose(gaps, gaps[0], rtol=1e-9)
-    # Every quarter of the plane gets some of them.
-    quadrants = {(x > 0, y > 0) for x, y in points}
-    assert len(quadrants) == 4
-    with pytest.raises(ValueError):
-        rc.spread_initial_conditions(0)
-
-
-def test_grid_and_field_values():
-    grid = rc.grid_points(-1.0, 1.0, 3)
-    assert grid.shape == (9, 2)
-    np.testing.assert_allclose(grid[:3, 0], [-1.0, 0.0, 1.0])  # x varies fastest
+def test_field_values_on_a_grid():
+    xx, yy = np.meshgrid(np.linspace(-1.0, 1.0, 3), np.linspace(-1.0, 1.0, 3))
+    grid = np.stack([xx.ravel(), yy.ravel()], axis=1)
     values = rc.field_on_grid(rc.spiral_system(), grid)
-    a = np.array(rc.SPIRAL_MATRIX)
+    assert values.shape == (9, 2)
+    a = np.array([[-0.1, 2.0], [-2.0, -0.1]])  # the notes' matrix
     np.testing.assert_allclose(values, (grid**3) @ a, rtol=1e-5, atol=1e-6)
 
 
@@ -98,19 +100,20 @@ def test_many_trajectories_extrapolate_where_one_does_not():
     """The spiral page's claim: one trajectory misses new starts; sixteen pin the field down."""
     system = rc.spiral_system()
     ts = rc.sample_times()
-    settings = rc.solver_settings("tsit5", rtol=1e-5, atol=1e-7)
+    settings = rc.SolverSettings("tsit5", rtol=1e-5, atol=1e-7)
     held_out = np.array([[1.0, 1.0], [-1.5, 0.5], [0.0, -2.0], [0.7, 0.0], [-1.0, -1.5]])
     truth = rc.solve_many(system, held_out, ts).ys
 
     def held_out_errors(u0s, epochs, lr, final_fraction):
         data = rc.trajectory_data(ts, rc.solve_many(system, u0s, ts).ys)
-        state = rc.init_ode_fit(2, learning_rate=lr)
-        state, _, _ = rc.train_ode_streaming(
-            state, data, settings, epochs, learning_rate=lr, final_fraction=final_fraction
+        rate = optax.exponential_decay(
+            init_value=lr, transition_steps=epochs, decay_rate=final_fraction
         )
-        return rc.relative_errors(rc.solve_many(state.model, held_out, ts, settings).ys, truth)
+        fit = rc.fit_ode(data, settings, epochs=epochs, learning_rate=rate)
+        assert not fit.diverged
+        return rc.relative_errors(rc.solve_many(fit.model, held_out, ts, settings).ys, truth)
 
-    one = held_out_errors(np.array([rc.SPIRAL_U0]), 300, 0.1, 1.0)
-    many = held_out_errors(rc.spread_initial_conditions(16, r_max=2.5), 1000, 0.02, 0.05)
+    one = held_out_errors(np.array([system.u0]), 300, 0.1, 1.0)
+    many = held_out_errors(_sunflower(16, r_max=2.5), 1000, 0.02, 0.05)
     assert np.median(one) > 0.3
     assert np.median(many) < 0.06 and many.max() < 0.12

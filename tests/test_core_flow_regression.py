@@ -2,6 +2,7 @@
 
 import jax.random as jr
 import numpy as np
+import optax
 import pytest
 
 import resode_core as rc
@@ -16,19 +17,20 @@ def test_tasks():
     np.testing.assert_allclose(np.sum(x * y, axis=1), 0.0, atol=1e-12)  # perpendicular
     x, y = rc.flow_regression_task("swap the rings (inner ↔ outer)", 8)
     np.testing.assert_allclose(np.hypot(*x.T) + np.hypot(*y.T), 1.5)
-    for name in rc.FLOW_TASK_NAMES:
+    assert len(rc.FLOW_TASKS) == 4
+    for name in tuple(rc.FLOW_TASKS):
         dim, _ = rc.FLOW_TASKS[name]
         assert rc.flow_regression_task(name, 6)[0].shape == (6, dim)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Unknown task"):
         rc.flow_regression_task("nope", 8)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="n_points"):
         rc.flow_regression_task("cube y = x³", 1)
 
 
 def test_tiny_resnet_starts_near_identity_and_records_blocks():
     net = rc.TinyResNet(2, 16, 4, key=jr.PRNGKey(0))
     xs = np.array([[0.3, -0.5], [1.0, 0.2]])
-    states = rc.resnet_block_states(net, xs)
+    states = net.block_states(xs)
     assert states.shape == (2, 5, 2)
     np.testing.assert_allclose(states[:, 0], xs, atol=1e-7)
     assert np.max(np.abs(states[:, -1] - xs)) < 0.5
@@ -40,16 +42,19 @@ def test_tiny_resnet_block_count_is_a_runtime_value(compile_counter):
     xs = np.array([[0.3], [-0.7]])
     x, y = rc.flow_regression_task("cube y = x³", 8)
     net = rc.TinyResNet(1, 16, 2, key=jr.PRNGKey(1))
-    rc.resnet_block_states(net, xs)
+    net.block_states(xs)
     rc.train_deep_net(net, x.astype(np.float32), y.astype(np.float32), epochs=5)
     compile_counter.count = 0
     deeper = rc.TinyResNet(1, 16, 5, key=jr.PRNGKey(1))
-    states = rc.resnet_block_states(deeper, xs)
+    states = deeper.block_states(xs)
     rc.train_deep_net(deeper, x.astype(np.float32), y.astype(np.float32), epochs=5)
     assert compile_counter.count == 0
     assert states.shape == (2, 6, 1)
     # The first two blocks are the same weights in both nets.
-    np.testing.assert_allclose(states[:, :3], rc.resnet_block_states(net, xs), atol=1e-6)
+    np.testing.assert_allclose(states[:, :3], net.block_states(xs), atol=1e-6)
+    assert rc.TinyResNet.MAX_BLOCKS == 8
+    with pytest.raises(ValueError, match="blocks"):
+        rc.TinyResNet(1, 16, rc.TinyResNet.MAX_BLOCKS + 1, key=jr.PRNGKey(1))
 
 
 def test_resnet_fits_the_reflection():
@@ -61,35 +66,52 @@ def test_resnet_fits_the_reflection():
     assert losses[-1] < 0.01
 
 
-def test_flow_fit_data_masks_the_extra_dimensions():
+FLOW_SETTINGS = rc.SolverSettings("tsit5", rtol=1e-4, atol=1e-6)  # the flow page's solves
+
+
+def _augment(x, extra):
+    """x with `extra` zero coordinates appended (an augmented neural ODE's state)."""
+    return np.concatenate([x, np.zeros((x.shape[0], extra))], axis=1)
+
+
+def _flow_data(x, y, *, extra=0, t_end=1.0):
+    """Each input x → target y as a two-sample trajectory on [0, T]; extra dims unscored."""
+    mask = np.concatenate([np.ones(x.shape[1]), np.zeros(extra)])
+    pairs = np.stack([_augment(x, extra), _augment(y, extra)], axis=1)
+    return rc.trajectory_data([0.0, t_end], pairs, dim_mask=mask)
+
+
+def test_flow_data_masks_the_extra_dimensions():
     x, y = rc.flow_regression_task("reflection y = −x", 5)
-    data = rc.flow_fit_data(x, y, t_end=2.0, extra=2)
+    data = _flow_data(x, y, t_end=2.0, extra=2)
     assert data.num_trajectories == 5 and data.num_samples == 2
     np.testing.assert_array_equal(np.asarray(data.dim_mask), [1.0, 0.0, 0.0])
     np.testing.assert_allclose(np.asarray(data.ys[:5, 0, 0]), x[:, 0])
     np.testing.assert_allclose(np.asarray(data.ys[:5, 1, 0]), y[:, 0])
     np.testing.assert_array_equal(np.asarray(data.ys[:5, :2, 1:]), 0.0)
     assert float(data.ts[1]) == 2.0
-    with pytest.raises(ValueError):
-        rc.flow_fit_data(x, y, extra=-1)
+    # A mask that does not have one entry per state is refused.
+    pairs = np.stack([_augment(x, 2), _augment(y, 2)], axis=1)
+    with pytest.raises(ValueError, match="dim_mask"):
+        rc.trajectory_data([0.0, 1.0], pairs, dim_mask=[1.0, 0.0])
 
 
 def test_a_1d_flow_keeps_the_order_and_augmentation_escapes():
     x, y = rc.flow_regression_task("reflection y = −x", 16)
-    settings = rc.flow_settings()
     ts = np.linspace(0.0, 1.0, 21)
     results = {}
     for extra in (0, 1):
-        state = rc.init_flow_fit(1, extra=extra, learning_rate=0.02)
-        state, _, _ = rc.train_ode_streaming(
-            state,
-            rc.flow_fit_data(x, y, extra=extra),
-            settings,
-            400,
-            learning_rate=0.02,
-            final_fraction=0.1,
+        # The flow page's field: no cube on the input, time as an extra input.
+        model = rc.MLPVectorField(
+            1 + extra, 32, key=jr.PRNGKey(0), cube_input=False, time_input=True
         )
-        paths = rc.solve_many(state.model, rc.augment(x, extra), ts, settings).ys
+        rate = optax.exponential_decay(init_value=0.02, transition_steps=400, decay_rate=0.1)
+        fit = rc.fit_ode(
+            _flow_data(x, y, extra=extra), FLOW_SETTINGS, epochs=400, learning_rate=rate,
+            model=model,
+        )  # fmt: skip
+        assert not fit.diverged
+        paths = rc.solve_many(fit.model, _augment(x, extra), ts, FLOW_SETTINGS).ys
         results[extra] = (paths, np.mean((paths[:, -1, 0] - y[:, 0]) ** 2))
     paths, mse = results[0]
     # Solutions of a 1-D ODE never cross: the points keep their order at every time.

@@ -1,4 +1,4 @@
-"""Numerical checks of resode_core._layer_experiments against known answers."""
+"""Layer experiments (shrunk weights, hidden states, Euler = ResNet) against known answers."""
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -73,7 +73,7 @@ def test_fixed_step_orders_on_the_linear_system(solver, order):
     counts = np.array([4, 8, 16, 32, 64, 128])
     ends = rc.fixed_step_endpoints(system, system.u0, t_end, counts, solver=solver)
     errors = np.max(np.abs(ends - system.exact(t_end)), axis=1)
-    slope = rc.asymptotic_order(t_end / counts, errors, floor=1e-5)
+    slope, _, _ = rc.convergence_order(t_end / counts, errors, floor=1e-5)
     assert abs(slope - order) < 0.3, (solver, slope, errors)
 
 
@@ -100,33 +100,35 @@ def test_fixed_step_endpoints_do_not_recompile_for_new_numbers():
     )
 
 
-def test_smooth_field_solution_matches_a_tight_float32_solve():
+def test_exact_flow_of_the_smooth_field_matches_a_tight_float32_solve():
     field = rc.SmoothLayerField(2, key=jr.PRNGKey(1))
     u0 = np.array([0.3, 0.8])
     ts = np.linspace(0.0, 2.0, 11)
-    exact = rc.smooth_field_solution(field, u0, ts)
+    exact = field.exact_flow(u0, ts)
     assert exact.shape == (11, 2)
     np.testing.assert_allclose(exact[0], u0)
     tight = rc.simulate(field, u0, ts, solver="dopri8")
     np.testing.assert_allclose(np.asarray(tight.ys), exact, atol=1e-5)
 
 
-def test_asymptotic_order_ignores_round_off_floor():
+def test_convergence_order_ignores_round_off_floor():
     h = 2.0 ** -np.arange(1, 10)
     errors = 0.5 * h**3 + 1e-7  # order 3 until it hits a 1e-7 floor
-    assert rc.asymptotic_order(h, errors, floor=1e-6) == pytest.approx(3.0, abs=0.1)
-    assert np.isnan(rc.asymptotic_order(h, np.full_like(h, 1e-8), floor=1e-6))
+    slope, _, used = rc.convergence_order(h, errors, floor=1e-6)
+    assert slope == pytest.approx(3.0, abs=0.1)
+    assert not used[-1]  # 0.5·h³ + 1e-7 ≈ 1.3e-7 at the finest step: below the floor
+    assert np.isnan(rc.convergence_order(h, np.full_like(h, 1e-8), floor=1e-6)[0])
 
 
 def test_invalid_input_raises_value_error():
     net = rc.PlainNet(3, WIDTH, key=jr.PRNGKey(0), max_depth=8)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="shape"):
         rc.shrunk_outputs(net, np.zeros((3, WIDTH + 1)), [0.5])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="PlainNet or a ResNet"):
         rc.hidden_state_paths(rc.SmoothLayerField(2, key=jr.PRNGKey(0)), np.zeros((1, 2)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="step_counts"):
         rc.fixed_step_endpoints(rc.linear_system(), [1.0, 0.0], 1.0, [0, 4], solver="euler")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Unknown solver"):
         rc.fixed_step_endpoints(rc.linear_system(), [1.0, 0.0], 1.0, [4], solver="nope")
-    with pytest.raises(ValueError):
-        rc.smooth_field_solution(rc.SmoothLayerField(2, key=jr.PRNGKey(0)), [1.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="u0"):
+        rc.SmoothLayerField(2, key=jr.PRNGKey(0)).exact_flow([1.0], [0.0, 1.0])

@@ -35,10 +35,11 @@ def test_hidden_states_are_the_euler_trajectory():
 
 
 def _layer_loss(net, weights, biases, x, y):
+    """The loss layer_grad_norms differentiates: the MSE over the batch, for these layers."""
     import equinox as eqx
 
     model = eqx.tree_at(lambda n: (n.weights, n.biases), net, (weights, biases))
-    return rc.mse_loss(model, x, y)
+    return jnp.mean((jax.vmap(model)(x) - y) ** 2)
 
 
 @pytest.mark.parametrize("architecture", ["plain", "resnet"])
@@ -81,16 +82,22 @@ def test_deep_plain_net_gradients_vanish_but_resnet_gradients_do_not():
 
 
 def test_small_weights_give_identity_for_resnet_and_constant_for_plain():
-    plain = rc.scale_weights(rc.PlainNet(10, 4, key=jr.PRNGKey(0)), 1e-4)
-    resnet = rc.scale_weights(rc.ResNet(10, 4, key=jr.PRNGKey(0)), 1e-4)
-    xs = jr.normal(jr.PRNGKey(1), (8, 4))
-    plain_out = jax.vmap(plain)(xs)
-    resnet_out = jax.vmap(resnet)(xs)
+    plain = rc.PlainNet(10, 4, key=jr.PRNGKey(0))
+    resnet = rc.ResNet(10, 4, key=jr.PRNGKey(0))
+    xs = np.asarray(jr.normal(jr.PRNGKey(1), (8, 4)))
+    # Every weight and bias multiplied by 1e-4.
+    plain_out = rc.shrunk_outputs(plain, xs, [1e-4])[0]
+    resnet_out = rc.shrunk_outputs(resnet, xs, [1e-4])[0]
     np.testing.assert_allclose(resnet_out, xs, atol=1e-3)  # the identity map
-    assert float(jnp.max(jnp.abs(plain_out))) < 1e-3  # tanh(0) = 0: the null map
+    assert float(np.max(np.abs(plain_out))) < 1e-3  # tanh(0) = 0: the null map
+    # Unshrunk, neither is close to those maps.
+    assert np.max(np.abs(rc.shrunk_outputs(resnet, xs, [1.0])[0] - xs)) > 0.1
+    assert np.max(np.abs(rc.shrunk_outputs(plain, xs, [1.0])[0])) > 0.1
 
 
 def test_depth_is_a_runtime_value(compile_counter):
+    from resode_core._nets import with_depth  # the depth slider's helper (internal)
+
     x, y = rc.regression_task(8, 16, seed=0)
     net = rc.ResNet(5, 8, 0.5, key=jr.PRNGKey(0))
     rc.layer_grad_norms(net, x, y)
@@ -100,14 +107,23 @@ def test_depth_is_a_runtime_value(compile_counter):
         other = rc.ResNet(depth, 8, dt, key=jr.PRNGKey(seed))
         rc.layer_grad_norms(other, x, y)
         rc.train_deep_net(other, x, y, epochs=7, learning_rate=3e-3)
-        rc.with_depth(other, 3)
+        shallower = with_depth(other, 3)
+        assert int(shallower.depth) == 3 and rc.param_count(shallower) == 3 * (64 + 8)
     assert compile_counter.count == 0
+    assert rc.ResNet.MAX_DEPTH == rc.PlainNet.MAX_DEPTH == 128
+    assert other.weights.shape[0] == rc.ResNet.MAX_DEPTH  # layers stacked up to MAX_DEPTH
 
 
 def test_param_counts():
     assert rc.param_count(rc.ResNet(7, 5, key=jr.PRNGKey(0))) == 7 * (25 + 5)
     field = rc.MLPVectorField(2, 50, key=jr.PRNGKey(0))
     assert rc.param_count(field) == 2 * 50 + 50 + 50 * 2 + 2
+
+
+def test_param_count_of_a_tiny_resnet_counts_the_active_blocks():
+    net = rc.TinyResNet(1, 16, 2, key=jr.PRNGKey(0))
+    assert net.num_params == 2 * (16 + 16 + 16 + 1)
+    assert rc.param_count(net) == net.num_params
 
 
 @pytest.mark.parametrize(

@@ -25,18 +25,27 @@ class Riccati(eqx.Module):
         return -2.0 * t * u**2
 
 
+ADAPTIVE_SOLVER_NAMES = [name for name in rc.SOLVER_NAMES if rc.SOLVERS[name].adaptive]
+
+
 @pytest.mark.parametrize("solver", rc.SOLVER_NAMES)
 def test_fixed_step_order_matches_theory(solver):
     with jax.enable_x64(True):
-        exact = np.array([1.0 / (1.0 + 2.0**2)])
+        exact = 1.0 / (1.0 + 2.0**2)
         order = rc.SOLVERS[solver].order
         dts = [BASE_STEP[order] / 2**k for k in range(3 if order == 8 else 4)]
-        errors = rc.fixed_step_errors(Riccati(), [1.0], 2.0, exact, dts, solver=solver)
-    observed = rc.empirical_order(dts, errors)
+        errors = []
+        for dt in dts:
+            result = rc.simulate(Riccati(), [1.0], [0.0, 2.0], solver=solver, dt=dt)
+            assert result.ok and int(result.num_steps) == round(2.0 / dt)
+            errors.append(abs(float(result.ys[-1, 0]) - exact))
+    # A plain least-squares slope through every point (float64: no round-off floor to skip).
+    observed, _, used = rc.convergence_order(dts, errors, floor=0.0, ceiling=np.inf, monotone=False)
+    assert used.all()
     assert order - 0.3 < observed < order + UPPER_SLACK.get(order, 0.5), (solver, observed, errors)
 
 
-@pytest.mark.parametrize("solver", rc.ADAPTIVE_SOLVER_NAMES)
+@pytest.mark.parametrize("solver", ADAPTIVE_SOLVER_NAMES)
 def test_adaptive_error_shrinks_with_tolerance(solver):
     with jax.enable_x64(True):
         system = rc.linear_system(t_span=(0.0, 20.0))
@@ -59,10 +68,18 @@ def test_adaptive_error_shrinks_with_tolerance(solver):
     assert steps[1] > steps[0]
 
 
+def test_spiral_is_the_notes_example():
+    system = rc.spiral_system()
+    np.testing.assert_allclose(np.asarray(system.matrix), [[-0.1, 2.0], [-2.0, -0.1]], rtol=1e-7)
+    np.testing.assert_array_equal(np.asarray(system.u0), [2.0, 0.0])
+    assert system.t_span == (0.0, 1.5)
+    np.testing.assert_allclose(rc.sample_times(), np.linspace(0.0, 1.5, 16))  # 16 samples
+
+
 def test_spiral_follows_the_code_convention():
     system = rc.spiral_system()
     u = np.array([0.7, -1.3], dtype=np.float32)
-    a = np.array(rc.SPIRAL_MATRIX, dtype=np.float32)
+    a = np.array([[-0.1, 2.0], [-2.0, -0.1]], dtype=np.float32)  # the notes' matrix
     got = np.asarray(system.vector_field(0.0, u, None))
     np.testing.assert_allclose(got, a.T @ u**3, rtol=1e-6)  # (u³)ᵀA, not A u³
     assert not np.allclose(got, a @ u**3)
@@ -115,6 +132,43 @@ def test_bad_solver_settings_raise_clear_errors(kwargs, match):
     system = rc.linear_system()
     with pytest.raises(ValueError, match=match):
         rc.simulate(system, system.u0, [0.0, 1.0], **kwargs)
+    with pytest.raises(ValueError, match=match):
+        rc.SolverSettings(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(atol=-1e-9), "atol"),
+        (dict(rtol=float("nan")), "rtol"),
+        (dict(max_steps=0), "max_steps"),
+        (dict(max_steps=2.5), "max_steps"),
+        (dict(solver="rk4", dt=0.0), "positive"),
+    ],
+)
+def test_more_bad_solver_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        rc.SolverSettings(**kwargs)
+
+
+def test_solver_settings_describe_one_solve_and_can_be_cache_keys():
+    adaptive = rc.SolverSettings("tsit5", rtol=1e-6, atol=1e-8)
+    fixed = rc.SolverSettings("rk4", dt=0.05)
+    assert adaptive.adaptive and not fixed.adaptive
+    assert adaptive.info.order == 5 and fixed.info.order == 4
+    assert "adaptive" in adaptive.describe() and "0.05" in fixed.describe()
+    # Frozen and hashable: equal settings are one dictionary key.
+    assert hash(adaptive) == hash(rc.SolverSettings("tsit5", rtol=1e-6, atol=1e-8))
+    assert len({adaptive, rc.SolverSettings("tsit5", rtol=1e-6, atol=1e-8), fixed}) == 2
+    with pytest.raises(AttributeError):
+        adaptive.rtol = 1e-3
+    # Fixed-step Tsit5 is allowed (Δt given); the defaults are Tsit5, adaptive.
+    assert not rc.SolverSettings("tsit5", dt=0.1).adaptive
+    assert rc.SolverSettings().solver == "tsit5" and rc.SolverSettings().adaptive
+    control = fixed.control()
+    assert (
+        control.solver == "rk4" and not control.adaptive and float(control.dt) == np.float32(0.05)
+    )
 
 
 @pytest.mark.parametrize(
@@ -136,3 +190,9 @@ def test_sample_times_uneven_are_increasing_and_keep_the_ends():
     assert grid.size == 16 and grid[0] == 0.0 and np.isclose(grid[-1], 1.5)
     assert np.all(np.diff(grid) > 0)
     assert not np.allclose(grid, np.linspace(0, 1.5, 16))
+
+
+@pytest.mark.parametrize("max_steps", [float("inf"), None, True])
+def test_max_steps_that_are_not_whole_numbers_raise_value_errors(max_steps):
+    with pytest.raises(ValueError, match="max_steps"):
+        rc.SolverSettings(max_steps=max_steps)

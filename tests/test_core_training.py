@@ -1,14 +1,18 @@
 """Training: the notes' two experiments, chunking, no recompiles, bad input."""
 
+import jax.random as jr
 import numpy as np
 import pytest
 
 import resode_core as rc
+from resode_core._fit_ode import CHUNK_CAPACITY  # epochs one compiled chunk runs at most
+
+SPIRAL_U0 = (2.0, 0.0)  # the notes' initial state
 
 
-def spiral_trajectory(u0=rc.SPIRAL_U0, n_samples=rc.SPIRAL_SAMPLES):
+def spiral_trajectory(u0=SPIRAL_U0, n_samples=16):
     system = rc.spiral_system()
-    ts = rc.sample_times(rc.SPIRAL_T_SPAN, n_samples)
+    ts = rc.sample_times((0.0, 1.5), n_samples)
     return ts, np.asarray(rc.simulate(system, u0, ts).ys)
 
 
@@ -38,9 +42,12 @@ def test_spiral_fit_with_the_notes_settings_reduces_the_loss():
     assert not fit.diverged
     assert fit.losses.shape == (25,) and fit.grad_norms.shape == (25,)
     assert fit.final_loss < 0.5 * fit.losses[0]
-    prediction = fit.predict(rc.SPIRAL_U0, ts)
+    assert fit.epochs == 25 and fit.solver_steps.shape == (25,) and fit.seconds > 0
+    assert np.all(fit.solver_steps > 0)
+    assert fit.settings == rc.SolverSettings("tsit5")  # the notes' solver
+    prediction = fit.predict(SPIRAL_U0, ts)
     assert prediction.shape == (16, 2)
-    np.testing.assert_allclose(prediction[0], rc.SPIRAL_U0, atol=1e-6)
+    np.testing.assert_allclose(prediction[0], SPIRAL_U0, atol=1e-6)
 
 
 def test_one_trajectory_loss_and_gradient_match_the_batched_path_and_finite_differences():
@@ -50,12 +57,17 @@ def test_one_trajectory_loss_and_gradient_match_the_batched_path_and_finite_diff
     import equinox as eqx
     import jax
 
+    from resode_core._fit_ode import _loss_and_steps  # the training loss (internal)
+
+    def trajectory_loss(model, data, control):
+        return _loss_and_steps(model, data, control)[0]
+
     ts, ys = spiral_trajectory()
     one = rc.trajectory_data(ts, ys)
     twice = rc.trajectory_data(ts, np.stack([ys, ys]))
-    settings = rc.solver_settings("dopri5", rtol=1e-6, atol=1e-8)
-    model = rc.init_ode_fit(2, seed=3).model
-    value_and_grad = eqx.filter_jit(eqx.filter_value_and_grad(rc.trajectory_loss))
+    settings = rc.SolverSettings("dopri5", rtol=1e-6, atol=1e-8).control()
+    model = rc.MLPVectorField(2, 50, key=jr.PRNGKey(3))
+    value_and_grad = eqx.filter_jit(eqx.filter_value_and_grad(trajectory_loss))
     loss_one, grad_one = value_and_grad(model, one, settings)
     loss_twice, grad_twice = value_and_grad(model, twice, settings)
     np.testing.assert_allclose(float(loss_one), float(loss_twice), rtol=1e-5)
@@ -69,7 +81,7 @@ def test_one_trajectory_loss_and_gradient_match_the_batched_path_and_finite_diff
     params, static = eqx.partition(model, eqx.is_inexact_array)
     flat, unravel = jax.flatten_util.ravel_pytree(params)
     direction = flat_one / np.linalg.norm(flat_one)
-    loss = eqx.filter_jit(rc.trajectory_loss)
+    loss = eqx.filter_jit(trajectory_loss)
 
     def loss_at(step):
         moved = eqx.combine(unravel(flat + step * direction), static)
@@ -109,23 +121,38 @@ def test_several_trajectories_extrapolate_where_one_does_not():
 def test_chunks_continue_the_same_fit():
     ts, ys = spiral_trajectory()
     data = rc.trajectory_data(ts, ys)
-    settings = rc.solver_settings("tsit5")
-    start = rc.init_ode_fit(2, seed=1, learning_rate=0.05)
-    _, whole, _ = rc.run_ode_fit(start, data, settings, 12)
-    state, first, _ = rc.run_ode_fit(start, data, settings, 5)
-    state, second, _ = rc.run_ode_fit(state, data, settings, 7)
-    np.testing.assert_allclose(np.concatenate([first, second]), whole, rtol=1e-5)
-    assert int(state.epoch) == 12
+    settings = rc.SolverSettings("tsit5")
+    options = {"learning_rate": 0.05, "seed": 1}
+    whole = rc.fit_ode(data, settings, epochs=12, **options)
+    first = rc.fit_ode(data, settings, epochs=5, **options)
+    both = rc.fit_ode(data, settings, epochs=12, start=first, **options)
+    assert first.epochs == 5 and both.epochs == 12
+    np.testing.assert_array_equal(both.losses[:5], first.losses)  # the start's history kept
+    np.testing.assert_allclose(both.losses, whole.losses, rtol=1e-5)
+    np.testing.assert_allclose(both.final_loss, whole.final_loss, rtol=1e-5)
 
 
 def test_progress_is_reported_per_chunk():
     ts, ys = spiral_trajectory()
     calls = []
-    rc.fit_neural_ode(
-        ts, ys, epochs=rc.CHUNK_CAPACITY + 3, learning_rate=0.01, solver="rk4", dt=0.05,
+    fit = rc.fit_neural_ode(
+        ts, ys, epochs=CHUNK_CAPACITY + 3, learning_rate=0.01, solver="rk4", dt=0.05,
         progress=lambda done, losses: calls.append((done, losses.size)),
     )  # fmt: skip
-    assert calls == [(rc.CHUNK_CAPACITY, rc.CHUNK_CAPACITY), (rc.CHUNK_CAPACITY + 3,) * 2]
+    # More epochs than one compiled chunk holds: two chunks, each reported with the losses
+    # so far; none runs more than CHUNK_CAPACITY epochs.
+    assert len(calls) == 2
+    assert calls[-1] == (CHUNK_CAPACITY + 3,) * 2 and all(d == n for d, n in calls)
+    assert 0 < calls[0][0] <= CHUNK_CAPACITY and calls[1][0] - calls[0][0] <= CHUNK_CAPACITY
+    assert fit.epochs == CHUNK_CAPACITY + 3 and not fit.diverged
+    # With fit_ode the number of chunks is asked for directly.
+    data = rc.trajectory_data(ts, ys)
+    reports = []
+    rc.fit_ode(
+        data, rc.SolverSettings("rk4", dt=0.05), epochs=12, learning_rate=0.01, chunks=3,
+        on_chunk=lambda f: reports.append((f.epochs, f.losses.size, f.grad_norms.size)),
+    )  # fmt: skip
+    assert reports == [(4, 4, 4), (8, 8, 8), (12, 12, 12)]
 
 
 def test_slider_values_never_recompile(compile_counter):
@@ -154,7 +181,15 @@ def test_large_learning_rate_divergence_is_caught():
     fit = rc.fit_neural_ode(ts, ys, epochs=30, learning_rate=10.0)
     assert fit.diverged
     assert "diverged" in fit.message and fit.losses.size < 30
+    assert not np.isfinite(fit.losses[-1])  # the epoch that diverged is recorded ...
+    assert np.isfinite(fit.final_loss)  # ... and the final loss is the last finite one
+    assert fit.final_loss == fit.losses[np.isfinite(fit.losses)][-1]
     assert np.all(np.isfinite(np.asarray(fit.model.hidden_weight)))  # last good parameters
+    # A diverged fit goes on no further.
+    again = rc.fit_ode(
+        rc.trajectory_data(ts, ys), fit.settings, epochs=30, learning_rate=10.0, start=fit
+    )
+    assert again.diverged and again.epochs == fit.epochs
 
 
 @pytest.mark.parametrize(
@@ -177,5 +212,20 @@ def test_bad_training_settings_raise():
         rc.fit_neural_ode(ts, ys, epochs=1, learning_rate=-1.0)
     with pytest.raises(ValueError, match="epochs"):
         rc.fit_neural_ode(ts, ys, epochs=-3, learning_rate=0.1)
+    with pytest.raises(ValueError, match="Unknown solver"):
+        rc.fit_neural_ode(ts, ys, epochs=1, learning_rate=0.1, solver="nope")
+    with pytest.raises(ValueError, match="width"):
+        rc.fit_neural_ode(ts, ys, epochs=1, learning_rate=0.1, width=0)
+    data = rc.trajectory_data(ts, ys)
+    with pytest.raises(ValueError, match="chunks"):
+        rc.fit_ode(data, rc.SolverSettings(), epochs=1, chunks=0)
+    with pytest.raises(ValueError, match="seed"):
+        rc.fit_ode(data, rc.SolverSettings(), epochs=1, seed=-1)
     with pytest.raises(ValueError, match="architecture"):
         rc.fit_identity("dense", seed=0)
+
+
+def test_an_infinite_epoch_count_raises_a_value_error():
+    ts, ys = spiral_trajectory()
+    with pytest.raises(ValueError, match="epochs"):
+        rc.fit_ode(rc.trajectory_data(ts, ys), rc.SolverSettings(), epochs=float("inf"))

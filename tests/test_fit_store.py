@@ -7,7 +7,7 @@ import types
 import numpy as np
 import pytest
 
-import resode_core._schedule as schedule
+import resode_core._fit_ode as schedule
 from resode_ui import fit_store as fs
 
 SPIRAL = "pages/spiral.py"
@@ -200,16 +200,16 @@ def test_a_spiral_fit_interrupted_mid_run_resumes_where_it_stopped(
     key = uninterrupted.session_state["sp_last_fit"]
     fs.clear_fit_stores()
 
-    real_chunk = schedule.train_ode_epochs
+    real_chunk = schedule._ode_epochs_stored
     chunks_run = []
 
     def interrupted_after_five_chunks(state, data, settings, num_epochs):
         if len(chunks_run) == 5:
             raise RuntimeError("a widget moved mid-run")
-        chunks_run.append(num_epochs)
+        chunks_run.append(int(num_epochs))
         return real_chunk(state, data, settings, num_epochs)
 
-    monkeypatch.setattr(schedule, "train_ode_epochs", interrupted_after_five_chunks)
+    monkeypatch.setattr(schedule, "_ode_epochs_stored", interrupted_after_five_chunks)
     at = open_page(SPIRAL)
     assert at.exception  # the run stopped part-way
     store = fs.fit_store("spiral")
@@ -218,9 +218,9 @@ def test_a_spiral_fit_interrupted_mid_run_resumes_where_it_stopped(
     chunks_run.clear()
     monkeypatch.setattr(
         schedule,
-        "train_ode_epochs",
+        "_ode_epochs_stored",
         lambda state, data, settings, n: (
-            chunks_run.append(n) or real_chunk(state, data, settings, n)
+            chunks_run.append(int(n)) or real_chunk(state, data, settings, n)
         ),
     )
     at.run()

@@ -55,7 +55,9 @@ def test_a_long_fit_redraws_at_most_every_refresh_interval(monkeypatch):
 
 def test_a_resumed_fit_shows_its_checkpoint_at_once():
     losses = np.linspace(2.0, 1.0, 12)
-    start = rc.TrainingCheckpoint(state=None, losses=losses, grad_norms=np.ones(12), seconds=0.5)
+    start = rc.TrainingCheckpoint(
+        None, rc.SolverSettings(), None, losses, np.ones(12), np.ones(12), seconds=0.5
+    )
     bar, chart = _Box(), _Box()
     show = live.LiveTraining(bar, chart, 48, start=start)
     assert show.draws == 1 and len(chart.charts) == 1
