@@ -1,147 +1,28 @@
 """A ResNet is forward Euler: depth becomes time, and Δt → 0 leads to an ODE."""
 
-from resode_ui.frame import error_box, page_frame
+import numpy as np
+import pandas as pd
+import streamlit as st
 
-page_frame()
-
-import altair as alt  # noqa: E402
-import jax.random as jr  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-import resode_core as rc  # noqa: E402
-from resode_ui import resnet_charts as charts, url_state as us  # noqa: E402
-from resode_ui.chart_cache import show_chart  # noqa: E402
-
-T_END = 2.0  # the fixed depth in time, T = L·Δt
-WIDTH = 2  # a 2-D hidden state, so its path can be drawn
-U0 = np.array([1.0, -0.5])  # the input whose layer-by-layer path is drawn over time
-PHASE_STARTS = np.array([[1.0, -0.5], [-1.0, 0.5], [0.5, 1.0], [-0.5, -1.0], [0.0, 0.0]])
-MAX_LAYERS = rc.DEFAULT_MAX_DEPTH
-# Δt = T/n for n = 4 … 512: powers of two keep Δt and every node t_ℓ exact in float32.
-CONVERGENCE_STEPS = 2 ** np.arange(2, 10)
-ERROR_FLOOR = 3e-6  # below this the float32 round-off of a solve is no longer negligible
-FIXED_STEP_SOLVERS = [name for name in rc.SOLVER_NAMES if name != "dopri8"]
-DEFAULT_ORDER_SOLVERS = ["euler", "midpoint", "bosh3", "rk4"]
-# The page's settings as they appear in its address (see resode_ui/url_state.py).
-STATE = us.PageState(
-    "re",
-    [
-        us.Int("re_layers", 8, 2, MAX_LAYERS),
-        us.Choice("re_solver", "rk4", tuple(FIXED_STEP_SOLVERS)),
-        us.Int("re_seed", 4, 0, 20),
-        us.Multi("re_solvers", tuple(DEFAULT_ORDER_SOLVERS), tuple(FIXED_STEP_SOLVERS)),
-        us.Flag("re_compare", False),
-        us.Int("re_a_layers", 8, 2, MAX_LAYERS),
-        us.Choice("re_a_solver", "euler", tuple(FIXED_STEP_SOLVERS)),
-        us.Int("re_b_layers", 2, 2, MAX_LAYERS),
-        us.Choice("re_b_solver", "rk4", tuple(FIXED_STEP_SOLVERS)),
-    ],
-    presets=[
-        us.Preset(
-            "euler-tsit5", "Euler vs Tsit5 at Δt = 0.1", {"re_layers": 20, "re_solver": "tsit5"}
-        ),
-        us.Preset("deep", "A deep ResNet: 128 layers, Δt = 1/64", {"re_layers": 128}),
-        us.Preset(
-            "same-cost",
-            "Side by side at equal cost: 8 ResNet layers vs 2 RK4 steps",
-            {
-                "re_compare": True,
-                "re_a_layers": 8,
-                "re_a_solver": "euler",
-                "re_b_layers": 2,
-                "re_b_solver": "rk4",
-            },
-        ),
-        us.Preset(
-            "thin-layers",
-            "Side by side: a ResNet with 4 vs 32 layers",
-            {
-                "re_compare": True,
-                "re_a_layers": 4,
-                "re_a_solver": "euler",
-                "re_b_layers": 32,
-                "re_b_solver": "euler",
-            },
-        ),
-    ],
+import resode_core as rc
+from resode_ui import node_charts as nc, resnet_charts as charts
+from resode_ui.lessons import resnet_euler
+from resode_ui.lessons.resnet_euler import EXACT, LAYERS, T_END, U0
+from resode_ui.widgets import (
+    BOUND,
+    chart,
+    controls,
+    preset_selector,
+    problem,
+    share_link,
+    solver_label,
 )
 
-
-def _method_label(name: str) -> str:
-    return "Euler = ResNet" if name == "euler" else rc.SOLVERS[name].label
-
-
-def _field(seed: int) -> rc.SmoothLayerField:
-    return rc.SmoothLayerField(WIDTH, key=jr.PRNGKey(seed))
-
-
-@st.cache_data(show_spinner=False, max_entries=128)
-def layer_paths(layers: int, solver: str, seed: int) -> dict:
-    """The ResNet sampled from the field, its Euler twin, another solver and the exact flow."""
-    dt = T_END / layers
-    field = _field(seed)
-    resnet = rc.resnet_from_field(field, layers, dt)
-    grid = np.arange(MAX_LAYERS + 1) * dt  # fixed length: Δt changes never recompile
-    starts = np.vstack([U0, PHASE_STARTS])
-    resnet_paths = rc.hidden_state_paths(resnet, starts)  # (starts, layers + 1, 2)
-    piecewise_field = rc.resnet_vector_field(resnet)
-    euler_paths, solver_paths, exact_paths = [], [], []
-    fine = np.linspace(0.0, T_END, 101)
-    for start in starts:
-        euler = rc.simulate(piecewise_field, start, grid, solver="euler", dt=dt)
-        other = rc.simulate(field, start, grid, solver=solver, dt=dt)
-        if not (euler.ok and other.ok):
-            raise ValueError(f"A fixed-step solve failed: {euler.message} / {other.message}")
-        euler_paths.append(np.asarray(euler.ys)[: layers + 1])
-        solver_paths.append(np.asarray(other.ys)[: layers + 1])
-        exact_paths.append(rc.smooth_field_solution(field, start, fine))
-    euler_paths = np.stack(euler_paths)
-    solver_paths = np.stack(solver_paths)
-    exact_end = np.stack([p[-1] for p in exact_paths])
-    return {
-        "t": grid[: layers + 1],
-        "fine_t": fine,
-        "resnet": resnet_paths,
-        "euler": euler_paths,
-        "solver": solver_paths,
-        "exact": np.stack(exact_paths),
-        "resnet_vs_euler": float(np.max(np.abs(resnet_paths - euler_paths))),
-        "resnet_error": float(np.max(np.abs(resnet_paths[:, -1] - exact_end))),
-        "solver_error": float(np.max(np.abs(solver_paths[:, -1] - exact_end))),
-        "resnet_params": rc.param_count(resnet),
-        "field_params": rc.param_count(field),
-    }
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def convergence(solvers: tuple[str, ...], seed: int) -> dict:
-    """Error at T against Δt for fixed-step solvers, with the observed orders."""
-    field = _field(seed)
-    exact = rc.smooth_field_solution(field, U0, [0.0, T_END])[-1]
-    dts = T_END / CONVERGENCE_STEPS
-    rows, orders = [], []
-    for name in solvers:
-        ends = rc.fixed_step_endpoints(field, U0, T_END, CONVERGENCE_STEPS, solver=name)
-        errors = np.max(np.abs(ends - exact), axis=1)
-        label = "Euler = ResNet" if name == "euler" else rc.SOLVERS[name].label
-        rows.append(pd.DataFrame({"dt": dts, "error": errors, "solver": label}))
-        info = rc.SOLVERS[name]
-        orders.append(
-            {
-                "solver": label,
-                "theoretical order": info.order,
-                "observed slope": rc.asymptotic_order(dts, errors, floor=ERROR_FLOOR),
-                "field evaluations per step": info.evaluations_per_step,
-                "error at Δt = T/64": float(errors[list(CONVERGENCE_STEPS).index(64)]),
-            }
-        )
-    return {"errors": pd.concat(rows, ignore_index=True), "orders": pd.DataFrame(orders)}
-
+D = resnet_euler.ResnetEulerSettings()  # the defaults
+SOLVERS = resnet_euler.FIXED_STEP_SOLVERS
+MAX_LAYERS = resnet_euler.MAX_LAYERS
 
 st.title("A ResNet is forward Euler")
-STATE.sync()
 st.markdown(
     r"""
 Write a residual block with an explicit step size $\Delta t$:
@@ -164,33 +45,59 @@ $t_{\ell-1}$. We keep $T = 2$ fixed and choose the number of layers $L$, hence $
 """
 )
 
-STATE.controls()
-c1, c2, c3 = st.columns(3)
-layers = STATE.widget(c1.slider, "layers L (Δt = 2 / L)", 2, MAX_LAYERS, key="re_layers")
-solver = STATE.widget(
-    c2.selectbox,
-    "compare with solver (same Δt)",
-    FIXED_STEP_SOLVERS,
-    format_func=lambda name: rc.SOLVERS[name].label,
-    key="re_solver",
-)
-seed = STATE.widget(c3.slider, "seed of the vector field", 0, 20, key="re_seed")
-compare = STATE.widget(
-    st.toggle,
-    "Compare two configurations side by side",
-    key="re_compare",
-    help="Two step counts and methods for the same vector field, on shared axes.",
-)
-STATE.share_note()
-dt = T_END / layers
+with controls():
+    preset_selector("re", resnet_euler.PRESETS)
+    c1, c2, c3 = st.columns(3)
+    layers = c1.slider("layers L (Δt = 2 / L)", 2, MAX_LAYERS, D.layers, key="re_layers", **BOUND)
+    solver = c2.selectbox(
+        "compare with solver (same Δt)",
+        SOLVERS,
+        index=SOLVERS.index(D.solver),
+        format_func=solver_label,
+        key="re_solver",
+        **BOUND,
+    )
+    seed = c3.slider("seed of the vector field", 0, 20, D.seed, key="re_seed", **BOUND)
+    compare = st.toggle(
+        "Compare two configurations side by side",
+        key="re_compare",
+        help="Two step counts and methods for the same vector field, on shared axes.",
+        **BOUND,
+    )
+    sides = []
+    for side, column in zip("ab", st.columns(2), strict=True):
+        sides.append(
+            column.slider(
+                f"{side.upper()}: steps L",
+                2,
+                MAX_LAYERS,
+                getattr(D, f"{side}_layers"),
+                key=f"re_{side}_layers",
+                disabled=not compare,
+                **BOUND,
+            )
+        )
+        sides.append(
+            column.selectbox(
+                f"{side.upper()}: method",
+                SOLVERS,
+                index=SOLVERS.index(getattr(D, f"{side}_solver")),
+                format_func=resnet_euler.method_label,
+                key=f"re_{side}_solver",
+                disabled=not compare,
+                **BOUND,
+            )
+        )
+share_link()
 
+settings = resnet_euler.ResnetEulerSettings(layers, solver, seed, compare, *sides)
 try:
-    paths = layer_paths(layers, solver, seed)
-except ValueError as exc:
-    error_box(str(exc))
+    paths, compared = resnet_euler.lesson(settings)
+except ValueError as error:
+    problem(str(error))
     st.stop()
 
-if compare:
+if compared:
     st.header("Side by side: two configurations")
     st.markdown(
         r"""
@@ -200,105 +107,27 @@ a forward pass is the number of field evaluations, $L$ times the method's evalua
 compare the errors at equal cost.
 """
     )
-    sides = {}
-    for side, column in zip(("a", "b"), st.columns(2), strict=True):
-        side_layers = STATE.widget(
-            column.slider, f"{side.upper()}: steps L", 2, MAX_LAYERS, key=f"re_{side}_layers"
-        )
-        side_solver = STATE.widget(
-            column.selectbox,
-            f"{side.upper()}: method",
-            FIXED_STEP_SOLVERS,
-            format_func=_method_label,
-            key=f"re_{side}_solver",
-        )
-        try:
-            sides[side] = (side_layers, side_solver, layer_paths(side_layers, side_solver, seed))
-        except ValueError as exc:
-            error_box(str(exc))
-            st.stop()
-    time_charts, plane_charts = [], []
-    for side, column in zip(("a", "b"), st.columns(2), strict=True):
-        side_layers, side_solver, side_paths = sides[side]
-        info = rc.SOLVERS[side_solver]
-        title = f"{side.upper()}: {_method_label(side_solver)}, L = {side_layers}"
-        method = (
-            "ResNet layers x_ℓ"
-            if side_solver == "euler"
-            else f"{rc.SOLVERS[side_solver].label}, Δt = {T_END / side_layers:.3g}"
-        )
-        rows = []
-        for component in range(WIDTH):
-            name = f"x{'₁₂'[component]}"
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "t": side_paths["t"],
-                        "value": side_paths["solver"][0, :, component],
-                        "component": name,
-                        "source": method,
-                    }
-                )
-            )
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "t": side_paths["fine_t"],
-                        "value": side_paths["exact"][0, :, component],
-                        "component": name,
-                        "source": "exact ODE solution",
-                    }
-                )
-            )
-        time_charts.append(
-            charts.layer_trajectory_chart(pd.concat(rows, ignore_index=True)).properties(
-                title=title, width=320
-            )
-        )
-        plane = []
-        for i in range(len(PHASE_STARTS)):
-            for source, xy in (
-                (method, side_paths["solver"][i + 1]),
-                ("exact ODE solution", side_paths["exact"][i + 1]),
-            ):
-                plane.append(
-                    pd.DataFrame(
-                        {
-                            "x1": xy[:, 0],
-                            "x2": xy[:, 1],
-                            "order": np.arange(len(xy)),
-                            "start": f"start {i + 1}",
-                            "source": source,
-                        }
-                    )
-                )
-        plane_charts.append(
-            charts.phase_plane_chart(pd.concat(plane, ignore_index=True)).properties(
-                title=title, width=320
-            )
-        )
+    time_frames, plane_frames, titles = [], [], []
+    for side, side_paths, column in zip("AB", compared, st.columns(2), strict=True):
+        info = rc.SOLVERS[side_paths.solver]
+        step = T_END / side_paths.layers
+        title = f"{side}: {resnet_euler.method_label(side_paths.solver)}, L = {side_paths.layers}"
+        method = LAYERS if side_paths.solver == "euler" else f"{info.label}, Δt = {step:.3g}"
+        sources = {method: "other", EXACT: "exact"}
+        titles.append(title)
+        time_frames.append(resnet_euler.time_frame(side_paths, sources))
+        plane_frames.append(resnet_euler.phase_frame(side_paths, sources))
         k1, k2, k3 = column.columns(3)
-        k1.metric(f"{side.upper()}: Δt", f"{T_END / side_layers:.4g}")
-        k2.metric(f"{side.upper()}: error at T", f"{side_paths['solver_error']:.2e}")
+        k1.metric(f"{side}: Δt", f"{step:.4g}")
+        k2.metric(f"{side}: error at T", f"{side_paths.solver_error:.2e}")
         k3.metric(
-            f"{side.upper()}: field evaluations",
-            f"{side_layers * info.evaluations_per_step:,}",
+            f"{side}: field evaluations",
+            f"{side_paths.layers * info.evaluations_per_step:,}",
             help="L steps × evaluations per step: the cost of one forward pass.",
         )
-    # One chart per row holding both sides: `resolve_scale` shares the axes.
-    sides_key = tuple((s[0], s[1]) for s in sides.values()) + (seed,)
-    show_chart(
-        st,
-        ("resnet_euler", "compare-time", sides_key),
-        lambda: alt.hconcat(*time_charts).resolve_scale(x="shared", y="shared"),
-        width="stretch",
-    )
-    show_chart(
-        st,
-        ("resnet_euler", "compare-plane", sides_key),
-        lambda: alt.hconcat(*plane_charts).resolve_scale(x="shared", y="shared"),
-        width="stretch",
-    )
+    # One chart per row holding both sides, on shared axes.
+    chart(nc.side_by_side, charts.layer_trajectory_chart, tuple(time_frames), tuple(titles))
+    chart(nc.side_by_side, charts.phase_plane_chart, tuple(plane_frames), tuple(titles))
     st.caption(
         f"The path of x(0) = ({U0[0]:g}, {U0[1]:g}) (top) and of the five starting points in the "
         "(x₁, x₂) plane (bottom) for both configurations, on the same axes. Turn the toggle "
@@ -306,109 +135,29 @@ compare the errors at equal cost.
     )
 
 st.header("1 · The layers trace an Euler path")
-solver_label = rc.SOLVERS[solver].label
+label = solver_label(solver)
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Δt = T / L", f"{dt:.4g}")
+m1.metric("Δt = T / L", f"{T_END / layers:.4g}")
 m2.metric(
     "max |ResNet − Euler|",
-    f"{paths['resnet_vs_euler']:.1e}",
+    f"{paths.resnet_vs_euler:.1e}",
     help="Over all layers and all five starting points: the hidden states of the ResNet against "
     "diffrax's Euler solve of the ResNet's own (piecewise constant in time) vector field.",
 )
-m3.metric("ResNet error at T", f"{paths['resnet_error']:.2e}", help="Against the exact flow.")
-m4.metric(f"{solver_label} error at T", f"{paths['solver_error']:.2e}")
-
-series = []
-for component in range(WIDTH):
-    name = f"x{'₁₂'[component]}"
-    series.append(
-        pd.DataFrame(
-            {
-                "t": paths["t"],
-                "value": paths["resnet"][0, :, component],
-                "component": name,
-                "source": "ResNet layers x_ℓ",
-            }
-        )
-    )
-    series.append(
-        pd.DataFrame(
-            {
-                "t": paths["t"],
-                "value": paths["euler"][0, :, component],
-                "component": name,
-                "source": "Euler solve",
-            }
-        )
-    )
-    series.append(
-        pd.DataFrame(
-            {
-                "t": paths["t"],
-                "value": paths["solver"][0, :, component],
-                "component": name,
-                "source": f"{solver_label}, same Δt",
-            }
-        )
-    )
-    series.append(
-        pd.DataFrame(
-            {
-                "t": paths["fine_t"],
-                "value": paths["exact"][0, :, component],
-                "component": name,
-                "source": "exact ODE solution",
-            }
-        )
-    )
-trajectory = pd.concat(series, ignore_index=True)
-
-phase = []
-for i in range(len(PHASE_STARTS)):
-    start = f"start {i + 1}"
-    resnet_xy = paths["resnet"][i + 1]
-    exact_xy = paths["exact"][i + 1]
-    phase.append(
-        pd.DataFrame(
-            {
-                "x1": resnet_xy[:, 0],
-                "x2": resnet_xy[:, 1],
-                "order": np.arange(len(resnet_xy)),
-                "start": start,
-                "source": "ResNet layers x_ℓ",
-            }
-        )
-    )
-    phase.append(
-        pd.DataFrame(
-            {
-                "x1": exact_xy[:, 0],
-                "x2": exact_xy[:, 1],
-                "order": np.arange(len(exact_xy)),
-                "start": start,
-                "source": "exact ODE solution",
-            }
-        )
-    )
-# Charts of cached results are converted once (resode_ui/chart_cache.py).
-paths_key = (int(layers), solver, seed)
+m3.metric("ResNet error at T", f"{paths.resnet_error:.2e}", help="Against the exact flow.")
+m4.metric(f"{label} error at T", f"{paths.solver_error:.2e}")
+sources = {LAYERS: "resnet", "Euler solve": "euler", f"{label}, same Δt": "other", EXACT: "exact"}
 left, right = st.columns(2)
-show_chart(
-    left,
-    ("resnet_euler", "trajectory", paths_key),
-    lambda: charts.layer_trajectory_chart(trajectory),
-    width="stretch",
-)
-show_chart(
-    right,
-    ("resnet_euler", "phase", paths_key),
-    lambda: charts.phase_plane_chart(pd.concat(phase, ignore_index=True)),
-    width="stretch",
+chart(charts.layer_trajectory_chart, resnet_euler.time_frame(paths, sources), where=left)
+chart(
+    charts.phase_plane_chart,
+    resnet_euler.phase_frame(paths, {LAYERS: "resnet", EXACT: "exact"}),
+    where=right,
 )
 st.caption(
     f"Left: the hidden state of input x(0) = ({U0[0]:g}, {U0[1]:g}) after each layer, drawn at "
     f"t = ℓ·Δt (circles), on top of the Euler solve of the same vector field (line): they "
-    f"coincide to float32 precision. The {solver_label} solve of the smooth field takes steps "
+    f"coincide to float32 precision. The {label} solve of the smooth field takes steps "
     "of the same Δt. Right: five inputs pushed through the ResNet in the (x₁, x₂) plane "
     "(dots = layers), against the exact flow of the smooth field."
 )
@@ -422,38 +171,42 @@ place of "stack another layer", and higher-order ones reach the same accuracy wi
 steps. On log–log axes an error $C\,\Delta t^{p}$ is a straight line of slope $p$.
 """
 )
-solvers = STATE.widget(
-    st.multiselect,
-    "solvers",
-    FIXED_STEP_SOLVERS,
-    format_func=lambda name: rc.SOLVERS[name].label,
-    key="re_solvers",
-)
-if not solvers:
-    st.info("Pick at least one solver.")
-else:
+
+
+@st.fragment
+def convergence() -> None:
+    """Its own section: choosing solvers reruns only this part of the page."""
+    solvers = st.multiselect(
+        "solvers",
+        SOLVERS,
+        list(resnet_euler.ORDER_SOLVERS),
+        format_func=solver_label,
+        key="re_solvers",
+        **BOUND,
+    )
+    if not solvers:
+        st.info("Pick at least one solver.")
+        return
     try:
-        study = convergence(tuple(solvers), seed)
-    except ValueError as exc:
-        error_box(str(exc))
-        st.stop()
+        study = resnet_euler.convergence(tuple(solvers), seed)
+    except ValueError as error:
+        problem(str(error))
+        return
+    floor, steps = resnet_euler.ERROR_FLOOR, resnet_euler.CONVERGENCE_STEPS
     left, right = st.columns([3, 2])
-    show_chart(
-        left,
-        ("resnet_euler", "convergence", tuple(solvers), seed),
-        lambda: charts.convergence_chart(study["errors"], ERROR_FLOOR),
-        width="stretch",
-    )
+    chart(charts.convergence_chart, study["errors"], floor, where=left)
     orders = study["orders"].copy()
-    orders["observed slope"] = orders["observed slope"].map(
-        lambda v: "—" if not np.isfinite(v) else f"{v:.2f}"
-    )
-    orders["error at Δt = T/64"] = orders["error at Δt = T/64"].map(lambda v: f"{v:.1e}")
+    slopes = orders["observed slope"]
+    orders["observed slope"] = slopes.map(lambda v: f"{v:.2f}" if np.isfinite(v) else "—")
+    orders["error at Δt = T/64"] = orders["error at Δt = T/64"].map("{:.1e}".format)
     right.dataframe(orders, hide_index=True, width="stretch")
     right.caption(
-        f"Observed slope: a least-squares fit of log(error) against log(Δt) over the (up to) "
-        f"four smallest Δt whose error is still above {ERROR_FLOOR:g}; '—' means fewer than two "
-        "such points (a fifth-order method is at round-off level almost at once)."
+        "Observed slope: a least-squares fit of log(error) against log(Δt), walking from the "
+        f"coarsest Δt towards the finest. It starts at the first error below "
+        f"{resnet_euler.ERROR_CEILING:g} (coarser steps are not yet asymptotic) and stops where "
+        f"round-off takes over: at the first error at or below {floor:g}, or at the first "
+        f"error below {100 * floor:g} that no longer shrinks. '—' means fewer than two such "
+        "points (a fifth-order method is at round-off level almost at once)."
     )
     st.markdown(
         rf"""
@@ -461,10 +214,13 @@ The reference is the exact flow computed in float64 (SciPy's DOP853 at tolerance
 $10^{{-12}}$); the app itself computes in **float32**, whose round-off is about $10^{{-7}}$ relative
 per operation. Once a solver's truncation error drops to roughly $10^{{-6}}$–$10^{{-7}}$ its curve
 flattens and wanders (dashed line): that is round-off, not the method, and those points are
-left out of the slopes. Δt runs from {T_END / CONVERGENCE_STEPS[0]:g} down to
-{T_END / CONVERGENCE_STEPS[-1]:.4f} (powers of two, so every $t_\ell$ is exact in float32).
+left out of the slopes. Δt runs from {T_END / steps[0]:g} down to
+{T_END / steps[-1]:.4f} (powers of two, so every $t_\ell$ is exact in float32).
 """
     )
+
+
+convergence()
 
 st.header("3 · Depth costs parameters, a vector field does not")
 st.markdown(
@@ -477,31 +233,18 @@ an ODE solver — the subject of the next pages.
 """
 )
 counts = np.arange(1, MAX_LAYERS + 1)
-per_layer = WIDTH * WIDTH + WIDTH
-param_frame = pd.concat(
-    [
-        pd.DataFrame(
-            {"layers": counts, "parameters": counts * per_layer, "model": "ResNet (L layers)"}
-        ),
-        pd.DataFrame(
-            {
-                "layers": counts,
-                "parameters": paths["field_params"],
-                "model": "one vector field V(x, t; θ)",
-            }
-        ),
-    ],
-    ignore_index=True,
+per_layer = paths.resnet_params // layers  # w² + w
+param_frame = pd.DataFrame(
+    {
+        "layers": np.tile(counts, 2),
+        "parameters": np.append(counts * per_layer, np.full(counts.size, paths.field_params)),
+        "model": np.repeat(["ResNet (L layers)", "one vector field V(x, t; θ)"], counts.size),
+    }
 )
 p1, p2 = st.columns(2)
-p1.metric(f"ResNet with L = {layers}", f"{paths['resnet_params']:,} parameters")
-p2.metric("the vector field", f"{paths['field_params']:,} parameters")
-show_chart(
-    st,
-    ("resnet_euler", "parameters", paths_key),
-    lambda: charts.parameter_count_chart(param_frame, layers),
-    width="stretch",
-)
+p1.metric(f"ResNet with L = {layers}", f"{paths.resnet_params:,} parameters")
+p2.metric("the vector field", f"{paths.field_params:,} parameters")
+chart(charts.parameter_count_chart, param_frame, layers)
 
 st.markdown(
     """

@@ -4,11 +4,11 @@ No Streamlit or Altair here: the same core drives the app, the tests and the ben
 The public API is the names below, grouped by concept (`__all__` lists them all).
 """
 
-import os
+import os as _os
 
 # Before equinox loads: runtime checks return NaN instead of using a host callback,
 # which lets XLA store the compiled executables in the persistent cache.
-os.environ.setdefault("EQX_ON_ERROR", "nan")
+_os.environ.setdefault("EQX_ON_ERROR", "nan")
 
 # ruff: noqa: E402
 # isort: skip_file  (grouped by concept, not alphabetically)
@@ -120,11 +120,3 @@ __all__ = [
     "vector_field_from_bytes",
     "vector_field_to_bytes",
 ]
-
-from ._legacy import *  # noqa: F403  TEMPORARY: removed once every page uses the new API
-from ._legacy import (  # noqa: F401
-    ADAPTIVE_SOLVER_NAMES, CHUNK_CAPACITY, DEFAULT_MAX_DEPTH, DEFAULT_MAX_STEPS, DEPTH_METHOD_LABELS,
-    DEPTH_METHODS, FLOAT32_FLOOR, FLOW_TASK_NAMES, SPIRAL_MATRIX, SPIRAL_SAMPLES, SPIRAL_T_SPAN,
-    SPIRAL_U0, TINY_RESNET_MAX_BLOCKS, code_version, compilation_cache_dir, convergence_slope,
-    scale_weights, with_depth,
-)

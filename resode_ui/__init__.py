@@ -1,4 +1,1 @@
-"""Streamlit-side helpers shared by the pages: page frame, cached resources, charts.
-
-Chart builders in `charts` are pure functions from data frames to altair charts.
-"""
+"""ResODE Lab's Streamlit side: lessons, widgets, shared training, charts and the server."""

@@ -9,13 +9,6 @@ from __future__ import annotations
 import resode_core as rc
 
 
-def _step_control(settings: rc.SolverSettings) -> str:
-    label = rc.SOLVERS[settings.solver].label
-    if settings.adaptive:
-        return f"{label} with adaptive steps (rtol {float(settings.rtol):.0e})"
-    return f"{label} with a fixed Δt = {float(settings.dt):g}"
-
-
 def divergence_advice(
     settings: rc.SolverSettings, learning_rate: float, what: str = "Training"
 ) -> str:
@@ -29,11 +22,10 @@ def divergence_advice(
         )
     else:
         steps.append("take a smaller Δt")
-        if any(spec.adaptive for spec in rc.SOLVERS.values()):
-            steps.append("or switch to adaptive steps (e.g. Tsit5), which shrinks Δt where needed")
+        steps.append("or switch to adaptive steps (e.g. Tsit5), which shrinks Δt where needed")
     return (
         f"{what} diverged: the loss became NaN or infinite, so it stopped at the last good "
-        f"parameters. Solver: {_step_control(settings)}. To fix it, " + "; ".join(steps) + "."
+        f"parameters. Solver: {settings.describe()}. To fix it, " + "; ".join(steps) + "."
     )
 
 
@@ -41,15 +33,14 @@ def unsolved_advice(settings: rc.SolverSettings, where: str) -> str:
     """A solve of the learned field blew up or hit the step limit somewhere in `where`."""
     if settings.adaptive:
         cause = (
-            f"the adaptive solver ({_step_control(settings)}) needed more than "
+            f"the adaptive solver ({settings.describe()}) needed more than "
             f"{settings.max_steps:,} steps or the solution grew without bound: the learned field "
             "is very steep there"
         )
         fix = "start closer to the training data, shorten the horizon, or train longer"
     else:
         cause = (
-            f"with {_step_control(settings)} the steps overshoot and the solution grows without "
-            "bound"
+            f"with {settings.describe()} the steps overshoot and the solution grows without bound"
         )
         fix = "take a smaller Δt, switch to adaptive steps, or start closer to the training data"
     return f"The learned field could not be solved {where}: {cause}. Try to {fix}."

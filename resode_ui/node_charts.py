@@ -530,3 +530,15 @@ def map_arrows_chart(df: pd.DataFrame, *, height: int = 340) -> alt.LayerChart:
         )
         .properties(height=height)
     )
+
+
+def side_by_side(build, frames, titles, *, width: int = 340, **kwargs):
+    """`build(frame, **kwargs)` for each frame, next to each other on shared axes (one frame:
+    just its chart)."""
+    if len(frames) == 1:
+        return build(frames[0], **kwargs)
+    panels = [
+        build(frame, **kwargs).properties(title=title, width=width)
+        for frame, title in zip(frames, titles, strict=True)
+    ]
+    return alt.hconcat(*panels).resolve_scale(x="shared", y="shared")

@@ -1,59 +1,181 @@
-"""What the server does as it starts, before anyone visits: load JAX, start the warm-up.
+"""The server's own work, which no page sees: start-up, warm-up and memory housekeeping.
 
 `streamlit run app.py` finds the `st.App` that app.py defines and calls `lifespan` once the
-runtime is up. Without it, all of this waited for the first visitor: her browser first
-loads the page (0.7 s here), then her script imports JAX, diffrax and the app's modules
-(1.3-1.7 s) before anything is drawn. A background thread does that at server start
-instead, and starts the page warm-up (`resode_ui/warmup.py`) too, so compiling begins
-while the first browser is still loading.
+server is up. A background thread then imports JAX and every lesson, and warms each lesson
+by calling its cached functions with its default and preset settings (`warm_up()` in each
+`resode_ui/lessons` module), spiral first, so the first students find results computed and
+programs compiled. `RESODE_PRELOAD=0` skips the thread, `RESODE_WARMUP=0` the warm-up.
 
-It only moves work earlier: each visit still runs app.py as a script, so a failure here
-costs nothing but the head start. `RESODE_PRELOAD=0` turns it off.
+Compiling diffrax programs takes memory that glibc keeps after it is freed; on Streamlit
+Community Cloud's 690 MB containers that decides whether the app survives. So freed memory
+goes back to the OS after page runs, and past RESODE_MEMORY_LIMIT_MB (default 500) a visit
+to a page whose programs are not in memory first drops every compiled program (results stay
+cached; a dropped program comes back from the disk caches in about a second).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import importlib
+import logging
 import os
-import pkgutil
+import sys
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Iterator
 
-from streamlit.logger import get_logger
+LOG = logging.getLogger("resode.server")
+if not LOG.handlers:  # the server's own log lines, beside Streamlit's
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    LOG.addHandler(_handler)
+    LOG.setLevel(logging.INFO)
+    LOG.propagate = False
+LESSONS = (  # warm-up order: the headline lessons first
+    "spiral",
+    "vanishing_gradients",
+    "resnet_euler",
+    "identity_experiment",
+    "solvers",
+    "regression_flow",
+    "resnet_vs_node",
+    "lotka_volterra",
+    "your_data",
+)
+MEMORY_LIMIT_MB = float(os.environ.get("RESODE_MEMORY_LIMIT_MB", "500"))
+TRIM_INTERVAL_S = 5.0
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc mallopt parameters
 
-LOG = get_logger("resode.server")
-# Third-party modules the pages import that resode_ui does not import itself.
-PAGE_MODULES = ("pandas", "altair", "numpy")
+
+class _Memory:
+    """Which pages ran since programs were last dropped, and which runs are under way."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loaded: set[str] = set()
+        self.running = 0
+        self.last_trim = 0.0
+        try:
+            self.libc = ctypes.CDLL("libc.so.6")
+        except OSError:  # not glibc (macOS, musl): nothing to trim
+            self.libc = None
+        else:
+            # Few arenas, and big blocks straight from mmap: compiler scratch memory goes back
+            # to the OS when freed instead of raising the high-water mark of every arena.
+            self.libc.mallopt(M_ARENA_MAX, 2)
+            self.libc.mallopt(M_MMAP_THRESHOLD, 256 * 1024)
 
 
-def preload_enabled() -> bool:
-    return os.environ.get("RESODE_PRELOAD", "1") != "0"
+MEMORY = _Memory()
 
 
-def prepare_process() -> None:
-    """Import what every page needs, set up JAX's caches and start the page warm-up."""
-    import resode_ui
-    from resode_ui import frame
-
-    frame.prepare_server()
-    for module in PAGE_MODULES:
-        importlib.import_module(module)
-    for info in pkgutil.iter_modules(resode_ui.__path__):
-        importlib.import_module(f"resode_ui.{info.name}")
+def resident_mb() -> float:
+    with contextlib.suppress(OSError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
-def _prepare_in_background() -> None:
+def trim(*, force: bool = False) -> None:
+    """Hand memory that XLA's compiler freed back to the OS (at most every few seconds)."""
+    with MEMORY.lock:
+        now = time.monotonic()
+        if MEMORY.libc is None or (not force and now - MEMORY.last_trim < TRIM_INTERVAL_S):
+            return
+        MEMORY.last_trim = now
+    MEMORY.libc.malloc_trim(0)
+
+
+def drop_programs(keep: str | None = None) -> None:
+    """Free every compiled JAX program (cached results stay); `keep` counts as loaded."""
+    import jax
+
+    with MEMORY.lock:
+        MEMORY.loaded = {keep} if keep else set()
+    jax.clear_caches()
+    gc.collect()
+    trim(force=True)
+
+
+def over_limit() -> bool:
+    return bool(MEMORY_LIMIT_MB) and resident_mb() > MEMORY_LIMIT_MB
+
+
+@contextlib.contextmanager
+def page_run(page: str) -> Iterator[None]:
+    """Around one run of a page (app.py): make room first if needed, trim afterwards.
+
+    Decided per page, not per session: thirty students arriving on the page already in
+    memory add nothing, while one who opens another page is about to compile its programs.
+    Programs are dropped only when no other run is under way, since it may be using them.
+    """
+    with MEMORY.lock:
+        new = page not in MEMORY.loaded
+        MEMORY.loaded.add(page)
+        alone = MEMORY.running == 0
+        MEMORY.running += 1
     try:
-        prepare_process()
+        if new and alone and over_limit():
+            drop_programs(keep=page)
+        yield
+    finally:
+        with MEMORY.lock:
+            MEMORY.running -= 1
+        trim()
+
+
+def warm_up() -> None:
+    """Fill every lesson's caches with its default and preset results, one lesson at a time."""
+    from resode_ui import training
+
+    started = time.perf_counter()
+    for name in LESSONS:
+        began = time.perf_counter()
+        try:
+            module = importlib.import_module(f"resode_ui.lessons.{name}")
+            with training.quietly():
+                module.warm_up()
+        except Exception as error:  # an optimisation only: never break the app
+            LOG.warning("warm-up of %s skipped: %r", name, error)
+            continue
+        # The lesson's results are cached and its programs on disk now: under the memory
+        # limit its compiled programs are worth less than the room.
+        with MEMORY.lock:
+            idle = MEMORY.running == 0
+        if idle and over_limit():
+            drop_programs()
+        trim(force=True)
+        LOG.info("warm-up: %s in %.1f s", name, time.perf_counter() - began)
+    # What exists now lives as long as the server: freezing it keeps Python's collector
+    # from walking those ~400 000 objects again and again.
+    gc.collect()
+    gc.freeze()
+    LOG.info("warm-up: all lessons in %.1f s", time.perf_counter() - started)
+
+
+def prepare() -> None:
+    """Import every lesson (and with them JAX, diffrax, the caches), then warm them up."""
+    try:
+        for name in LESSONS:
+            importlib.import_module(f"resode_ui.lessons.{name}")
     except Exception as error:  # a head start only: the first visit does it anyway
         LOG.warning("preparing the server at start skipped: %r", error)
+        return
+    if os.environ.get("RESODE_WARMUP", "1") != "0":
+        warm_up()
 
 
-@asynccontextmanager
+@contextlib.asynccontextmanager
 async def lifespan(app) -> AsyncIterator[None]:
     """st.App's start-up hook: hand the slow preparation to a thread and serve at once."""
     del app
-    if preload_enabled():
-        threading.Thread(target=_prepare_in_background, name="resode-preload", daemon=True).start()
+    from resode_ui import streamlit_private, training
+
+    streamlit_private.route_deep_links_through_app()
+    training.PERSIST = True  # a real server: finished fits go to disk
+    if os.environ.get("RESODE_PRELOAD", "1") != "0":
+        threading.Thread(target=prepare, name="resode-prepare", daemon=True).start()
     yield

@@ -1,19 +1,17 @@
 """Uploaded time series: check a CSV file, pick columns, scale the data for a neural ODE.
 
-Pure functions (no Streamlit). Every problem raises `UploadError` (a ValueError) whose
-message says what is wrong, where, and what to do; the page shows it in an error box.
-Nothing read from a file is evaluated: cells are parsed as plain numbers only.
-
-The checks run cheapest first: size (before anything is read), binary content, number
-of rows (counted before parsing), then the table itself, then the chosen columns.
+No Streamlit here. Every problem raises `UploadError` (a ValueError) that says what is wrong,
+where, and what to do. Cells are parsed as plain numbers, never evaluated. The checks run
+cheapest first: size, binary content, rows (counted before parsing), table, chosen columns.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import io
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -27,19 +25,23 @@ MIN_ROWS = 4
 TIME_NAMES = ("t", "time", "times", "timestamp", "seconds", "s", "year", "day", "days")
 MISSING_TEXT = ("", "na", "n/a", "nan", "null", "none", "-")
 INFINITE_TEXT = ("inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
+FILE_KINDS = {  # how other files start
+    b"PK\x03\x04": "a zip archive or an Excel/OpenDocument workbook",
+    b"\xd0\xcf\x11\xe0": "an old Excel workbook",
+    **dict.fromkeys((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF"), "an image or a PDF"),
+}
+CSV_OPTIONS = dict(sep=None, engine="python", header=None, dtype=str, keep_default_na=False)
+EMPTY = "The file is empty: upload a CSV file with a header line and data."
 
 
 class UploadError(ValueError):
     """A problem with an uploaded file, explained for the person who uploaded it."""
 
 
-# ----------------------------------------------------------------------------- the file
-
-
 def check_size(size: int, *, max_bytes: int = MAX_BYTES) -> None:
     """Refuse empty or oversized files before reading them."""
     if size <= 0:
-        raise UploadError("The file is empty: upload a CSV file with a header line and data.")
+        raise UploadError(EMPTY)
     if size > max_bytes:
         raise UploadError(
             f"The file is {size / 1024 / 1024:.1f} MB; the limit is "
@@ -47,163 +49,107 @@ def check_size(size: int, *, max_bytes: int = MAX_BYTES) -> None:
         )
 
 
-def _looks_binary(raw: bytes) -> str | None:
-    head = raw[:8192]
-    if head.startswith(b"PK\x03\x04"):
-        return "a zip archive or an Excel/OpenDocument workbook"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return "an old Excel workbook"
-    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF")):
-        return "an image or a PDF"
-    if b"\x00" in head:
-        return "a binary file"
+def _file_kind(head: bytes) -> str | None:
+    """What a file that is not text looks like, from its first bytes (None: text)."""
+    kind = next((kind for magic, kind in FILE_KINDS.items() if head.startswith(magic)), None)
     controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 13))
-    if head and controls / len(head) > 0.01:
-        return "a binary file"
-    return None
+    binary = b"\x00" in head or controls > 0.01 * len(head)
+    return kind or ("a binary file" if binary else None)
 
 
 def _decode(raw: bytes) -> str:
     for encoding in ("utf-8-sig", "cp1252"):
-        try:
+        with contextlib.suppress(UnicodeDecodeError):
             return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
     raise UploadError(
         "The file is not readable text (neither UTF-8 nor Windows-1252): save it as a CSV "
         "(comma-separated values) file and upload that."
     )
 
 
-def _delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:20])
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
-    except csv.Error:
-        return ","
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _numbers(cells: pd.Series) -> pd.Series:
+    """Cells as floats; anything that is not a plain number becomes NaN."""
+    return pd.to_numeric(cells.fillna("").astype(str).str.strip(), errors="coerce")
 
 
 def read_table(raw: bytes, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS) -> pd.DataFrame:
-    """The uploaded CSV as a table of strings (one column per header name).
-
-    Raises UploadError for an empty, oversized or binary file, too many rows, a missing
-    header, fewer than two columns, repeated column names or rows of the wrong length.
-    """
+    """The uploaded CSV as a table of strings, one column per header name (UploadError if
+    the file is empty, too big, binary, has no header, a single column or ragged rows)."""
     check_size(len(raw), max_bytes=max_bytes)
-    kind = _looks_binary(raw)
-    if kind is not None:
+    if kind := _file_kind(raw[:8192]):
         raise UploadError(
             f"This looks like {kind}, not a CSV text file. Export the data as CSV "
             "(comma-separated values, a header line, one row per time) and upload that."
         )
-    text = _decode(raw)
-    if not text.strip():
-        raise UploadError("The file is empty: upload a CSV file with a header line and data.")
-    # Count lines before parsing, so a huge file is refused without building a table.
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line for line in _decode(raw).splitlines() if line.strip()]
+    if not lines:
+        raise UploadError(EMPTY)
     if len(lines) - 1 > max_rows:
         raise UploadError(
             f"The file has {len(lines) - 1:,} data rows; the limit is {max_rows:,}. "
             "Thin it out (for example keep every 10th row) and upload it again."
         )
-    sep = _delimiter(text)
-    header = next(csv.reader([lines[0]], delimiter=sep))
-    names = [name.strip() for name in header]
-    if len(names) < 2:
+    if not any(sep in lines[0] for sep in ",;\t"):
         raise UploadError(
             "The file has only one column. It needs a time column and at least one state "
             "column, separated by commas, e.g. `t,x,y`."
         )
-    if len(names) > MAX_COLUMNS:
+    try:  # sep=None: pandas sniffs the delimiter from the header line
+        table = pd.read_csv(io.StringIO("\n".join(lines)), **CSV_OPTIONS)
+    except (pd.errors.ParserError, csv.Error) as problem:
         raise UploadError(
-            f"The file has {len(names)} columns; at most {MAX_COLUMNS} are supported."
-        )
-    if all(_is_number(name) for name in names):
+            f"The rows do not all have as many fields as the header does ({problem}). "
+            "Check for stray commas or missing values."
+        ) from None
+    names = [str(name).strip() for name in table.iloc[0].fillna("")]
+    if len(names) > MAX_COLUMNS:
+        raise UploadError(f"The file has {len(names)} columns; the limit is {MAX_COLUMNS}.")
+    if _numbers(pd.Series(names)).notna().all():
         raise UploadError(
             "The first line holds numbers, not column names. Add a header line naming the "
             "columns, e.g. `t,x,y`."
         )
-    if any(not name for name in names):
+    if not all(names):
         raise UploadError("A column has no name in the header line: name every column.")
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
+    if repeated := sorted({name for name in names if names.count(name) > 1}):
         raise UploadError(f"The header names a column twice: {', '.join(repeated)}.")
-    if len(lines) < 2:
+    if len(table) < 2:
         raise UploadError("The file has a header line but no data rows.")
-    try:
-        table = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=True,
-            skipinitialspace=True,
-            engine="python",
-        )
-    except (pd.errors.ParserError, csv.Error) as problem:
-        raise UploadError(
-            f"The rows do not all have {len(names)} fields as the header does ({problem}). "
-            "Check for stray commas or missing values."
-        ) from None
-    table.columns = names
-    return table
-
-
-# ----------------------------------------------------------------------------- columns
+    return table.iloc[1:].set_axis(names, axis=1).reset_index(drop=True)
 
 
 def numeric_column(table: pd.DataFrame, name: str) -> np.ndarray:
     """One column as float64; UploadError naming the first bad row (rows count from 1)."""
     if name not in table.columns:
         raise UploadError(f"There is no column {name!r} in the file.")
-    cells = table[name].astype(str).str.strip()
-    values = np.empty(len(cells))
-    for row, cell in enumerate(cells, start=1):
-        lowered = cell.lower()
-        if lowered in MISSING_TEXT:
-            raise UploadError(
-                f"Column {name!r} has a missing value (NaN or empty) in data row {row}. "
-                "Fill it in or remove that row."
-            )
-        if lowered in INFINITE_TEXT:
-            raise UploadError(f"Column {name!r} has an infinite value in data row {row}.")
-        try:
-            value = float(cell)
-        except ValueError:
-            hint = " (use a dot as the decimal separator)" if "," in cell else ""
-            raise UploadError(
-                f"Column {name!r} has text in data row {row}: {cell[:30]!r} is not a number{hint}."
-            ) from None
-        if not math.isfinite(value):
-            raise UploadError(f"Column {name!r} has a value too large for a float in row {row}.")
-        values[row - 1] = value
-    return values
+    values = _numbers(table[name]).to_numpy(dtype=np.float64)
+    if np.all(np.isfinite(values)):
+        return values
+    index = int(np.argmin(np.isfinite(values)))
+    row, cell = index + 1, str(table[name].fillna("").iloc[index]).strip()
+    where = f"Column {name!r} has"
+    if cell.lower() in MISSING_TEXT:
+        raise UploadError(
+            f"{where} a missing value (NaN or empty) in data row {row}: fill it in or drop the row."
+        )
+    if cell.lower() in INFINITE_TEXT:
+        raise UploadError(f"{where} an infinite value in data row {row}.")
+    if np.isinf(values[index]):
+        raise UploadError(f"{where} a value too large for a float in row {row}.")
+    hint = " (use a dot as the decimal separator)" if "," in cell else ""
+    raise UploadError(f"{where} text in data row {row}: {cell[:30]!r} is not a number{hint}.")
 
 
 def numeric_columns(table: pd.DataFrame) -> list[str]:
     """Columns whose first cells are numbers (the candidates offered for selection)."""
-    names = []
-    for name in table.columns:
-        head = table[name].astype(str).str.strip().head(20)
-        if any(_is_number(cell) for cell in head):
-            names.append(name)
-    return names
+    return [name for name in table.columns if _numbers(table[name].head(20)).notna().any()]
 
 
 def default_columns(table: pd.DataFrame) -> tuple[str, list[str]]:
     """A guess: a column called t/time (else the first numeric one) and the numeric rest."""
     numeric = numeric_columns(table) or list(table.columns)
     time = next((c for c in numeric if c.strip().lower() in TIME_NAMES), numeric[0])
-    states = [c for c in numeric if c != time][:MAX_STATES]
-    return time, states
+    return time, [c for c in numeric if c != time][:MAX_STATES]
 
 
 def time_series(
@@ -219,27 +165,24 @@ def time_series(
     if len(table) < MIN_ROWS:
         raise UploadError(f"The file has {len(table)} data rows; a fit needs at least {MIN_ROWS}.")
     ts = numeric_column(table, time_column)
-    steps = np.diff(ts)
-    if np.any(steps == 0):
-        i = int(np.argmax(steps == 0))
+    if np.any(np.diff(ts) <= 0):  # the first time that does not move forward
+        i = int(np.argmax(np.diff(ts) <= 0))
         raise UploadError(
             f"The time {ts[i]:g} appears twice (data rows {i + 1} and {i + 2}). Each time may "
             "appear only once: average or remove the repeated rows."
+            if ts[i + 1] == ts[i]
+            else f"The time column {time_column!r} is not sorted: data row {i + 2} "
+            f"(t = {ts[i + 1]:g}) comes after t = {ts[i]:g}. Sort the file by time."
         )
-    if np.any(steps < 0):
-        i = int(np.argmax(steps < 0))
-        raise UploadError(
-            f"The time column {time_column!r} is not sorted: data row {i + 2} (t = {ts[i + 1]:g}) "
-            f"comes after t = {ts[i]:g}. Sort the file by time."
-        )
-    ys = np.stack([numeric_column(table, name) for name in state_columns], axis=1)
-    return ts, ys
+    return ts, np.stack([numeric_column(table, name) for name in state_columns], axis=1)
 
 
 # ----------------------------------------------------------------------------- scaling
 
+MODEL_TIME_SPAN = 10.0  # standardised data run from τ = 0 to τ = 10
 
-@dataclass(frozen=True)
+
+@dataclasses.dataclass(frozen=True)
 class Scaling:
     """Model coordinates: τ = (t − t0)·time_scale, z = (y − mean)/scale per state."""
 
@@ -257,55 +200,28 @@ class Scaling:
     def original_states(self, zs) -> np.ndarray:
         return np.asarray(zs, dtype=np.float64) * np.asarray(self.scale) + np.asarray(self.mean)
 
-    def to_dict(self) -> dict:
-        return {
-            "t0": self.t0,
-            "time_scale": self.time_scale,
-            "mean": list(self.mean),
-            "scale": list(self.scale),
-        }
-
     @classmethod
     def from_dict(cls, values: dict, dim: int) -> Scaling:
         """From loaded metadata, checked (UploadError if anything is off)."""
         try:
-            t0 = float(values["t0"])
-            time_scale = float(values["time_scale"])
-            mean = tuple(float(v) for v in values["mean"])
-            scale = tuple(float(v) for v in values["scale"])
+            t0, time_scale = float(values["t0"]), float(values["time_scale"])
+            mean, scale = tuple(map(float, values["mean"])), tuple(map(float, values["scale"]))
         except (KeyError, TypeError, ValueError):
             raise UploadError("The parameter file does not say how its data were scaled.") from None
-        numbers = (t0, time_scale, *mean, *scale)
-        if len(mean) != dim or len(scale) != dim or not all(math.isfinite(v) for v in numbers):
+        finite = all(map(math.isfinite, (t0, time_scale, *mean, *scale)))
+        if not (len(mean) == len(scale) == dim and finite and min(time_scale, *scale) > 0):
             raise UploadError("The parameter file's scaling does not fit its model.")
-        if time_scale <= 0 or any(s <= 0 for s in scale):
-            raise UploadError("The parameter file's scaling is not positive.")
         return cls(t0, time_scale, mean, scale)
 
 
-MODEL_TIME_SPAN = 10.0  # standardised data run from τ = 0 to τ = 10
-
-
 def fit_scaling(ts, ys, n_train: int, *, standardise: bool) -> Scaling:
-    """Scaling from the training window only (so held-out samples never leak in).
-
-    With `standardise`, each state has mean 0 and standard deviation 1 on the window and
-    the whole series spans τ ∈ [0, 10]; otherwise only the time origin moves to 0 (the
-    field is autonomous, so a shift of time changes nothing).
-    """
-    ts = np.asarray(ts, dtype=np.float64)
-    ys = np.asarray(ys, dtype=np.float64)
-    t0 = float(ts[0])
+    """Scaling from the training window only (held-out samples never leak in): with
+    `standardise` each state has mean 0 and sd 1 on the window and the series spans τ ∈
+    [0, 10]; else only time moves to start at 0 (the field is autonomous: nothing changes)."""
+    ts, ys = np.asarray(ts, dtype=np.float64), np.asarray(ys, dtype=np.float64)
     if not standardise:
-        dim = ys.shape[1]
-        return Scaling(t0, 1.0, (0.0,) * dim, (1.0,) * dim)
-    window = ys[:n_train]
-    mean = window.mean(axis=0)
-    spread = window.std(axis=0)
+        return Scaling(float(ts[0]), 1.0, (0.0,) * ys.shape[1], (1.0,) * ys.shape[1])
+    mean, spread = ys[:n_train].mean(axis=0), ys[:n_train].std(axis=0)
     spread = np.where(spread > 1e-12 * (1 + np.abs(mean)), spread, 1.0)  # a constant column
-    return Scaling(
-        t0,
-        MODEL_TIME_SPAN / float(ts[-1] - ts[0]),
-        tuple(float(v) for v in mean),
-        tuple(float(v) for v in spread),
-    )
+    span = MODEL_TIME_SPAN / float(ts[-1] - ts[0])
+    return Scaling(float(ts[0]), span, tuple(map(float, mean)), tuple(map(float, spread)))

@@ -7,12 +7,6 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 # Tests drive pages one by one; the background warm-up would only compete for CPU.
 os.environ.setdefault("RESODE_WARMUP", "0")
-# Likewise compiling ahead in background threads: it would also let a page's programs compile
-# after its run, inside another test's compile count. Its own tests switch it on.
-os.environ.setdefault("RESODE_COMPILE_AHEAD", "0")
-# The server skips altair's schema check of stored charts; the tests keep it, so every chart a
-# page can draw is checked here.
-os.environ.setdefault("RESODE_VALIDATE_CHARTS", "1")
 
 
 @pytest.fixture
@@ -28,13 +22,17 @@ def open_page():
 
 
 class CompileCounter:
-    """Counts XLA backend compilations (every jit cache miss ends in one)."""
+    """Counts compilations: every jit cache miss ends in an XLA backend compile, or in a hit of
+    the persistent compilation cache (which the pages switch on) that stands in for one."""
 
     def __init__(self):
         self.count = 0
 
-    def __call__(self, event: str, duration: float, **kwargs) -> None:
-        if event == "/jax/core/compile/backend_compile_duration":
+    def __call__(self, event: str, duration: float | None = None, **kwargs) -> None:
+        if event in (
+            "/jax/core/compile/backend_compile_duration",
+            "/jax/compilation_cache/cache_hits",
+        ):
             self.count += 1
 
 
@@ -49,15 +47,16 @@ def compile_counter():
     import jax.monitoring
     import streamlit as st
 
-    from resode_ui.fit_store import clear_fit_stores
+    from resode_ui import training
 
     if not _REGISTERED:
         jax.monitoring.register_event_duration_secs_listener(_COUNTER)
+        jax.monitoring.register_event_listener(_COUNTER)
         _REGISTERED = True
     # Results cached by earlier tests (or programs the memory guard dropped since) would let
     # a page open without compiling what its later reruns need: start from an empty cache,
     # so that the page's first run compiles its programs, as for a first visitor.
     st.cache_data.clear()
-    clear_fit_stores()
+    training.board.clear()
     _COUNTER.count = 0
     return _COUNTER

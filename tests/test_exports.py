@@ -84,7 +84,7 @@ def test_parameters_round_trip_gives_the_same_predictions():
     ):
         assert np.array_equal(np.asarray(a), np.asarray(b))
     ts = np.linspace(0.0, 2.0, 9)
-    settings = rc.solver_settings("tsit5", rtol=1e-6, atol=1e-8)
+    settings = rc.SolverSettings("tsit5", rtol=1e-6, atol=1e-8)
     before = rc.solve_many(model, [[1.0, -0.5]], ts, settings).ys
     after = rc.solve_many(loaded, [[1.0, -0.5]], ts, settings).ys
     assert np.array_equal(before, after)

@@ -1,10 +1,22 @@
-"""AppTest checks of pages/identity_experiment.py: the notes' y = x recipe, plain vs ResNet."""
+"""The y = x page: the notes' recipe, plain vs ResNet, one run and many seeds; links, presets."""
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from page_data import chart_frames, shown_metrics
+from streamlit.testing.v1 import AppTest
+
+from resode_ui.lessons import identity_experiment as ie
 
 PAGE = "pages/identity_experiment.py"
+
+
+def _linked(query: dict) -> AppTest:
+    """The page opened from a link (parameter names are the widget keys)."""
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / PAGE), default_timeout=120)
+    at.query_params.update(query)
+    return at.run()
 
 
 def _frame_with(at, column: str) -> pd.DataFrame:
@@ -14,6 +26,11 @@ def _frame_with(at, column: str) -> pd.DataFrame:
 def _ok(at) -> None:
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
+
+
+def _results(at) -> dict[str, str]:
+    """The metrics that do not depend on the machine's speed."""
+    return {k: v for k, v in shown_metrics(at).items() if "time" not in k}
 
 
 def test_defaults_plain_never_converges_resnet_always_does(open_page):
@@ -45,11 +62,33 @@ def test_defaults_plain_never_converges_resnet_always_does(open_page):
     table = at.dataframe[0].value
     notes = table["notes, Flux.jl (median of @benchmark)"].tolist()
     assert notes == ["1.139 ms", "93.265 µs"]
+    # The text's plateau is the median final MSE shown above it, and the caption tells the truth.
+    plateau = metrics["plain: median final MSE"]
+    assert any(f"near MSE {float(plateau):.2f} (the median" in m.value for m in at.markdown)
+    assert any("8 at a time in one compiled call" in c.value for c in at.caption)
 
 
-def test_seed_and_seed_count_widgets(open_page):
+def test_the_lesson_backs_the_pages_numbers():
+    """Runs of single seeds and of seed chunks agree; the ResNet converges, the chain does not."""
+    runs = ie.single_runs(0)
+    stats = ie.seed_statistics(8)
+    sweep = stats.sweep.set_index(["network", "seed"])
+    for label, run in runs.items():
+        assert sweep.loc[(label, 0), "epochs"] == run["epochs"]
+        assert len(run["losses"]) == run["epochs"]
+    assert runs["plain"]["epochs"] == ie.MAX_EPOCHS and not runs["plain"]["converged"]
+    assert runs["ResNet"]["converged"] and runs["ResNet"]["losses"][-1] < ie.TOL
+    rate, done, mse = stats.summary("plain")
+    assert rate == 0.0 and done.empty and 0.05 < mse < 0.2  # "plateaus near MSE 0.1"
+    rate, done, _ = stats.summary("ResNet")
+    assert rate == 1.0 and len(done) == 8
+    assert set(stats.per_seed_s) == {"plain", "ResNet"}
+
+
+def test_seed_and_seed_count_widgets_answer_without_recompiling(open_page, compile_counter):
     at = open_page(PAGE)
     _ok(at)
+    compile_counter.count = 0
     at.slider(key="ie_seed").set_value(3).run()
     _ok(at)
     assert shown_metrics(at)["plain: epochs to MSE < 0.01"] == "not reached"
@@ -63,3 +102,28 @@ def test_seed_and_seed_count_widgets(open_page):
     _ok(at)
     assert shown_metrics(at)["ResNet: converged"] == "100% of 10"
     assert sorted(_frame_with(at, "outcome")["seed"].unique()) == list(range(10))
+    assert compile_counter.count == 0
+
+
+def test_a_link_a_preset_and_a_tampered_link():
+    at = _linked({"ie_seed": "5", "ie_n_seeds": "3"})
+    _ok(at)
+    assert at.slider(key="ie_seed").value == 5 and at.slider(key="ie_n_seeds").value == 3
+    assert at.header[0].value == "One run (seed 5)"
+    assert _results(at)["plain: converged"] == "0% of 3"
+    assert dict(at.query_params) == {"ie_seed": "5", "ie_n_seeds": "3"}
+    # The same link in a new session: same runs, same numbers.
+    assert _results(_linked(dict(at.query_params))) == _results(at)
+    # A preset writes what differs from the defaults into the address.
+    labels = at.selectbox(key="ie_preset").options
+    assert labels == list(ie.PRESETS) and labels[0] == "Default settings"
+    at.selectbox(key="ie_preset").select("Statistics over 32 seeds").run()
+    _ok(at)
+    assert at.slider(key="ie_n_seeds").value == 32 and at.slider(key="ie_seed").value == 0
+    assert dict(at.query_params) == {"ie_n_seeds": "32"}
+    assert shown_metrics(at)["ResNet: converged"] == "100% of 32"
+    # Values no slider can take fall back to the defaults, without an error.
+    broken = _linked({"ie_seed": "abc", "ie_n_seeds": "500"})
+    _ok(broken)
+    assert broken.slider(key="ie_seed").value == 0 and broken.slider(key="ie_n_seeds").value == 8
+    assert dict(broken.query_params) == {}

@@ -1,6 +1,21 @@
-"""The regression-as-a-flow page: y = −x defeats the 1-D flow only; widgets rerun cleanly."""
+"""The regression-as-a-flow page: y = −x defeats the 1-D flow only; widgets rerun cleanly;
+links and presets carry the settings."""
 
-PAGE = "pages/regression_flow.py"
+from pathlib import Path
+
+from page_data import chart_frames, shown_metrics
+from streamlit.testing.v1 import AppTest
+
+from resode_ui.lessons import regression_flow as flow
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "regression_flow.py")
+RINGS = "Swap the rings: the 2-D flow fails too, two extra dimensions fix it"
+
+
+def _page(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.query_params.update(query or {})
+    return at.run()
 
 
 def _clean(at):
@@ -8,17 +23,29 @@ def _clean(at):
     assert not at.error, [e.value for e in at.error]
 
 
-def test_default_shows_the_crossing_limit_then_every_widget(open_page):
-    at = open_page(PAGE)
+def _mse(at) -> dict[str, float]:
+    """The three models' MSE metrics: node, augmented, resnet (in the page's order)."""
+    values = [float(v) for label, v in shown_metrics(at).items() if label.endswith(": MSE")]
+    return dict(zip(("node", "augmented", "resnet"), values, strict=True))
+
+
+def _chart(at, *columns: str):
+    return next(f for f in chart_frames(at) if set(columns) <= set(f.columns))
+
+
+def test_default_shows_the_crossing_limit_then_every_widget():
+    at = _page()
     _clean(at)
-    mse = at.session_state["rf_results"]
+    mse = _mse(at)
     assert mse["node"] > 0.3  # stuck at the best increasing map
     assert mse["augmented"] < 0.02 and mse["resnet"] < 0.02
     assert len(at.warning) == 1  # "no flow in 1-D can represent this map"
-    curves = at.session_state["rf_curves"]
+    curves = _chart(at, "model").dropna(subset=["model"])
     assert curves["model"].nunique() == 3
     node = curves[curves["model"] == "neural ODE (1-D)"].sort_values("x")["y"].to_numpy()
     assert (node[1:] >= node[:-1] - 1e-5).all()  # the 1-D flow's map never decreases
+    history = _chart(at, "epoch", "series")
+    assert history["series"].nunique() == 3 and len(history) == 3 * flow.FlowSettings().epochs
 
     # Then every widget, on the same app (one cold start per file).
     at.slider(key="rf_epochs").set_value(200).run()
@@ -29,6 +56,7 @@ def test_default_shows_the_crossing_limit_then_every_widget(open_page):
     _clean(at)
     at.slider(key="rf_blocks").set_value(5).run()
     _clean(at)
+    assert "ResNet, 5 blocks: MSE" in shown_metrics(at)
     at.number_input(key="rf_seed").set_value(1).run()
     _clean(at)
     at.slider(key="rf_extra").set_value(2).run()
@@ -39,8 +67,72 @@ def test_default_shows_the_crossing_limit_then_every_widget(open_page):
     assert len(at.success) == 1
     at.selectbox(key="rf_task").select("rotation by 90°").run()
     _clean(at)
-    assert at.session_state["rf_results"]["node"] < 0.05  # a 2-D flow can rotate
-    kinds = set(at.session_state["rf_curves"]["kind"])
+    assert _mse(at)["node"] < 0.05  # a 2-D flow can rotate
+    kinds = set(_chart(at, "kind")["kind"])
     assert "target" in kinds and len(kinds) == 4
     at.selectbox(key="rf_task").select("swap the rings (inner ↔ outer)").run()
     _clean(at)
+
+
+def test_resnet_blocks_retrain_only_the_resnet_and_compile_nothing(compile_counter):
+    at = _page()
+    _clean(at)
+    before = _mse(at)
+    compile_counter.count = 0
+    at.slider(key="rf_blocks").set_value(6).run()
+    _clean(at)
+    after = _mse(at)
+    assert after["node"] == before["node"] and after["augmented"] == before["augmented"]
+    assert after["resnet"] != before["resnet"]
+    assert compile_counter.count == 0  # the block count is a runtime value
+
+
+def test_a_link_reproduces_the_fits():
+    settings = {"rf_points": "8", "rf_extra": "2", "rf_blocks": "2", "rf_epochs": "100"}
+    by_hand = _page()
+    by_hand.slider(key="rf_points").set_value(8)
+    by_hand.slider(key="rf_blocks").set_value(2)
+    by_hand.slider(key="rf_epochs").set_value(100)
+    by_hand.number_input(key="rf_seed").set_value(1)
+    by_hand.slider(key="rf_extra").set_value(2).run()
+    _clean(by_hand)
+    at = _page({**settings, "rf_seed": "1"})
+    _clean(at)
+    assert at.slider(key="rf_extra").value == 2 and at.number_input(key="rf_seed").value == 1
+    assert shown_metrics(at) == shown_metrics(by_hand)
+    assert dict(at.query_params) == {**settings, "rf_seed": "1"}
+
+
+def test_presets_fail_then_fix():
+    at = _page()
+    at.selectbox(key="rf_preset").select(
+        "Augmentation fixes it: y = −x with one extra dimension"
+    ).run()
+    _clean(at)
+    assert not dict(at.query_params)  # that lesson is the defaults
+    mse = _mse(at)
+    assert mse["node"] > 0.3 and mse["augmented"] < 0.02  # y = −x: stuck in 1-D, fixed by +1
+    at.selectbox(key="rf_preset").select(RINGS).run()
+    _clean(at)
+    assert at.selectbox(key="rf_task").value == "swap the rings (inner ↔ outer)"
+    # The preset's settings that differ from the defaults are now in the address.
+    link = dict(at.query_params)
+    assert link == {"rf_task": "swap the rings (inner ↔ outer)", "rf_extra": "2"}
+    mse = _mse(at)
+    assert mse["augmented"] < mse["node"] / 5
+    fresh = _page(link)
+    _clean(fresh)
+    assert shown_metrics(fresh) == shown_metrics(at)
+
+
+def test_a_tampered_link_falls_back_to_the_defaults():
+    link = {"rf_task": "<script>alert(1)</script>", "rf_lr": "abc", "rf_extra": "9"}
+    at = _page({**link, "rf_blocks": "-1", "rf_epochs": "100"})
+    _clean(at)
+    defaults = flow.FlowSettings()
+    assert at.selectbox(key="rf_task").value == defaults.task
+    assert at.select_slider(key="rf_lr").value == defaults.lr
+    assert at.slider(key="rf_extra").value == defaults.extra  # out of range
+    assert at.slider(key="rf_blocks").value == defaults.blocks
+    assert at.slider(key="rf_epochs").value == 100  # the valid part is kept
+    assert dict(at.query_params) == {"rf_epochs": "100"}

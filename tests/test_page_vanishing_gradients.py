@@ -1,9 +1,23 @@
-"""AppTest checks of pages/vanishing_gradients.py: defaults, every widget, the data shown."""
+"""The vanishing-gradients page: defaults, every widget, links, presets, and overflow."""
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
+import pytest
 from page_data import chart_frames, shown_metrics
+from streamlit.testing.v1 import AppTest
+
+from resode_ui.lessons import vanishing_gradients as vg
 
 PAGE = "pages/vanishing_gradients.py"
+
+
+def _linked(query: dict) -> AppTest:
+    """The page opened from a link (parameter names are the widget keys)."""
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / PAGE), default_timeout=120)
+    at.query_params.update(query)
+    return at.run()
 
 
 def _grad_frame(at) -> pd.DataFrame:
@@ -14,6 +28,10 @@ def _grad_frame(at) -> pd.DataFrame:
 def _ok(at) -> None:
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
+
+
+def _messages(at) -> str:
+    return " ".join(str(box.value) for box in [*at.error, *at.warning]).lower()
 
 
 def test_defaults_show_vanishing_gradients_degradation_and_identity(open_page):
@@ -40,6 +58,27 @@ def test_defaults_show_vanishing_gradients_degradation_and_identity(open_page):
     # Small weights: plain → constant map (slope 0), ResNet → identity (slope 1).
     assert abs(float(metrics["plain: slope of the output"])) < 0.05
     assert float(metrics["ResNet: slope of the output"]) > 0.9
+    # The page shows what the lesson computes for the same settings.
+    result = vg.lesson(vg.VanishingSettings())
+    first_last = result.at_init("plain")[0] / result.at_init("plain")[-1]
+    assert metrics["plain: first / last layer"] == f"{first_last:.1e}"
+
+
+def test_the_lesson_backs_the_pages_numbers():
+    """The text's claims at the defaults, computed by the lesson itself."""
+    result = vg.lesson(vg.VanishingSettings())
+    plain, resnet = result.at_init("plain"), result.at_init("ResNet")
+    # "layer 1 receives about 0.8⁵⁰ ≈ 10⁻⁵ of what the last layer gets"
+    assert 1e-6 < plain[0] / plain[-1] < 1e-4
+    assert 0.2 < resnet[0] / resnet[-1] < 5  # "every layer gets a similar share"
+    # "no extra parameters"
+    assert result.params["plain"] == result.params["ResNet"] > 0
+    # All weights at 0: the plain net is a constant map, the ResNet (tanh) the identity.
+    shrunk = vg.small_weights(vg.VanishingSettings(), 0.0)
+    assert shrunk["slope"]["plain"] == pytest.approx(0.0, abs=1e-12)
+    assert shrunk["slope"]["ResNet"] == pytest.approx(1.0, abs=1e-6)
+    gains = shrunk["gains"]
+    np.testing.assert_allclose(gains[gains["factor"] == 0.0]["gain"], [0.0, 1.0], atol=1e-6)
 
 
 def test_runtime_widgets_answer_without_recompiling(open_page, compile_counter):
@@ -68,6 +107,8 @@ def test_runtime_widgets_answer_without_recompiling(open_page, compile_counter):
     at.radio(key="vg_show").set_value("plain").run()
     _ok(at)
     assert set(_grad_frame(at)["network"]) == {"plain"}
+    shrink = [f for f in chart_frames(at) if "s" in f.columns or "factor" in f.columns]
+    assert all(set(f["network"].dropna()) <= {"plain", "identity y = x"} for f in shrink)
     assert compile_counter.count == 0
 
 
@@ -87,3 +128,89 @@ def test_structural_widgets_and_edge_cases(open_page):
     _ok(at)
     at.slider(key="vg_depth").set_value(128).run()
     _ok(at)
+
+
+def test_overflow_is_explained(open_page):
+    """ReLU, h = 1, scale 2 and 128 layers: the signal overflows float32."""
+    at = open_page(PAGE)
+    _ok(at)
+    at.slider(key="vg_epochs").set_value(50).run()
+    at.slider(key="vg_depth").set_value(128).run()
+    at.selectbox(key="vg_activation").select("relu").run()
+    at.slider(key="vg_init_scale").set_value(2.0).run()
+    at.selectbox(key="vg_branch").select("h = 1 (He et al.)").run()
+    at.select_slider(key="vg_learning_rate").set_value(1e-2).run()
+    assert not at.exception, at.exception
+    text = _messages(at)
+    assert "not finite" in text and "smaller" in text, text
+    at.slider(key="vg_init_scale").set_value(0.8).run()
+    at.selectbox(key="vg_branch").select("h = 1/√L").run()
+    _ok(at)
+    assert "not finite" not in _messages(at)
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def test_a_link_reproduces_the_view():
+    at = _linked({"vg_epochs": "100"})
+    _ok(at)
+    at.slider(key="vg_depth").set_value(30).run()
+    at.selectbox(key="vg_activation").select("sigmoid").run()
+    at.slider(key="vg_seed").set_value(3).run()
+    at.select_slider(key="vg_learning_rate").set_value(1e-3).run()
+    at.slider(key="vg_shrink").set_value(0.25).run()
+    _ok(at)
+    # The address the browser writes for these widgets (AppTest has no browser).
+    link = {
+        "vg_depth": "30",
+        "vg_activation": "sigmoid",
+        "vg_seed": "3",
+        "vg_epochs": "100",
+        "vg_learning_rate": "0.001",
+        "vg_shrink": "0.25",
+    }
+    fresh = _linked(link)
+    _ok(fresh)
+    assert not fresh.warning
+    assert fresh.slider(key="vg_depth").value == 30
+    assert fresh.selectbox(key="vg_activation").value == "sigmoid"
+    assert fresh.select_slider(key="vg_learning_rate").value == 1e-3
+    assert fresh.slider(key="vg_shrink").value == 0.25
+    assert shown_metrics(fresh) == shown_metrics(at)  # same seed, same numbers
+    assert dict(fresh.query_params) == link
+
+
+def test_a_preset_writes_the_address_and_a_tampered_link_falls_back():
+    at = _linked({})
+    _ok(at)
+    labels = at.selectbox(key="vg_preset").options
+    assert labels[0] == "Default settings" and len(labels) == len(vg.PRESETS)
+    sigmoid = "Sigmoid: the plain gradient underflows to 0"
+    at.selectbox(key="vg_preset").select(sigmoid).run()
+    _ok(at)
+    assert at.selectbox(key="vg_activation").value == "sigmoid"
+    assert dict(at.query_params) == {"vg_activation": "sigmoid"}  # only what differs
+    # That link (the browser adds the preset's own value), with a moved and a broken widget.
+    link = {"vg_preset": sigmoid, **at.query_params, "vg_epochs": "50", "vg_depth": "x"}
+    fresh = _linked(link)
+    _ok(fresh)
+    assert fresh.selectbox(key="vg_preset").value == sigmoid
+    assert fresh.selectbox(key="vg_activation").value == "sigmoid"
+    assert fresh.slider(key="vg_epochs").value == 50
+    assert fresh.slider(key="vg_depth").value == 50  # 'x' is ignored: the default
+    assert any("underflow" in c.value for c in fresh.caption)  # the preset's lesson shows
+    assert "vg_depth" not in fresh.query_params
+    # A preset that moves several widgets at once.
+    at.selectbox(key="vg_preset").select("Depth 128: plain vs ResNet after training").run()
+    _ok(at)
+    assert dict(at.query_params) == {"vg_depth": "128", "vg_epochs": "500"}
+    assert at.selectbox(key="vg_activation").value == "tanh"
+
+
+def test_a_link_can_hide_the_sidebar_controls():
+    at = _linked({"hide": "controls", "vg_depth": "30"})
+    _ok(at)
+    assert at.sidebar.expander[0].label == "Settings (hidden by this link)"
+    assert at.slider(key="vg_depth").value == 30  # still drawn, so the link's value holds
+    assert _grad_frame(at)["layer"].max() == 30

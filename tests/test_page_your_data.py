@@ -1,24 +1,31 @@
 """AppTest checks of pages/your_data.py: the example fit, links, uploads, exports, solver B."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from page_data import chart_frames
 from streamlit.testing.v1 import AppTest
 
-PAGE = "pages/your_data.py"
-ROOT = Path(__file__).resolve().parents[1]
-QUICK = {"epochs": "100"}  # a short fit where the number does not matter
+import resode_core as rc
+from resode_ui import training
+from resode_ui.lessons import your_data as yd
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "your_data.py")
+QUICK = {"yd_epochs": "100"}  # a short fit where the number does not matter
+COMPARE = "Solver A vs B: Tsit5 vs Euler with Δt = one sample spacing"
+A, B = "A: Tsitouras 5(4) (order 5)", "B: Euler (order 1)"
 
 
 def _open(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=300)
+    at = AppTest.from_file(PAGE, default_timeout=300)
     at.query_params.update(query or {})
     return at.run()
 
 
-def _metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+def _metrics(at, skip: str | None = None) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric if not (skip and skip in m.label)}
 
 
 def _ok(at) -> None:
@@ -34,79 +41,116 @@ def _errors(at) -> str:
     return " ".join(e.value for e in at.error)
 
 
+def _lesson(series=None, params=None, **settings):
+    """The lesson's result for these settings, as the page computes it (without drawing)."""
+    with training.quietly():
+        series = series or yd.example_series()
+        return yd.lesson(series, yd.YourDataSettings(**settings), params)
+
+
 def test_example_fit_and_parameter_round_trip():
     at = _open()
     _ok(at)
     metrics = _metrics(at)
     # The damped oscillator: fitted closely on the window, and followed on the held-out quarter.
-    train, held_out = (
-        float(metrics["RMSE, training window"]),
-        float(metrics["RMSE, held-out samples"]),
-    )
-    assert train < 0.03, metrics
-    assert held_out < 0.15, metrics
+    assert float(metrics["RMSE, training window"]) < 0.03, metrics
+    assert float(metrics["RMSE, held-out samples"]) < 0.15, metrics
     assert float(metrics["held-out RMSE / data spread"].rstrip(" %")) < 15
-    predictions = at.session_state["yd_predictions"]
+    # The page shows what the lesson computes for the same settings.
+    result = _lesson()
+    assert metrics["RMSE, held-out samples"] == f"{result.runs[0].rmse_test:.3g}"
+    assert result.runs[0].epochs == 2000 + 2 * yd.WARMUP_EPOCHS
+    predictions = yd.prediction_table(result)
     assert list(predictions.columns) == ["t", "part", "x", "x_predicted", "y", "y_predicted"]
     assert (predictions["part"] == "training window").sum() == 30
     assert (predictions["part"] == "held out").sum() == 10
     assert (predictions["part"] == "extrapolation").sum() == 9  # a quarter of the span further
     assert predictions["t"].is_monotonic_increasing
+    assert any("40 times on [0, 12]" in c.value for c in at.caption)
     labels = {b.label for b in at.get("download_button")}
     assert {"Predictions (CSV)", "Loss history (CSV)", "Trained parameters (.resode)"} <= labels
-    assert any("PNG" in label for label in labels) or any("Vega-Lite" in label for label in labels)
+    charts = {"fit chart", "loss history chart"}
+    assert {label.split(" (")[0] for label in labels if "chart (" in label} == charts
+    assert len([label for label in labels if "chart (" in label]) == 4  # two formats each
     assert any("⋯" in c.value for c in at.caption)  # the browser's own chart menu is mentioned
+    assert at.selectbox(key="yd_b_solver").disabled  # drawn, but off until comparing
 
     # Load the downloaded parameters into a fresh session: same predictions, no training.
     fresh = _open(QUICK)
     _ok(fresh)
-    _upload(fresh, "oscillator_parameters.resode", at.session_state["yd_param_bytes"], "yd_params")
+    parameters = yd.parameter_file(result)
+    _upload(fresh, "oscillator_parameters.resode", parameters, "yd_params")
     _ok(fresh)
     assert any("Using the parameters" in i.value for i in fresh.info)
-    loaded = fresh.session_state["yd_predictions"]
-    pd.testing.assert_frame_equal(loaded, predictions)
     assert _metrics(fresh)["RMSE, held-out samples"] == metrics["RMSE, held-out samples"]
+    assert _metrics(fresh)["training time"] == "loaded"
+    loaded = _lesson(params=("oscillator_parameters.resode", parameters), epochs=100)
+    pd.testing.assert_frame_equal(yd.prediction_table(loaded), predictions)
     # A damaged parameter file is explained, not raised.
     _upload(fresh, "broken.resode", b"RESODE-VECTOR-FIELD\n\x05", "yd_params")
     assert not fresh.exception and "cannot be used" in _errors(fresh)
 
 
-def test_url_round_trip_with_solver_comparison():
-    at = _open({"preset": "tsit5-vs-euler", "epochs": "150"})
+def test_a_link_with_the_solver_comparison():
+    """The preset's link, with epochs lowered (as the browser writes the address)."""
+    link = {"yd_preset": COMPARE, "yd_compare": "true", "yd_dt": "1.0", "yd_epochs": "150"}
+    at = _open(link)
     _ok(at)
     assert at.toggle(key="yd_compare").value is True
+    assert at.selectbox(key="yd_b_solver").value == "euler"
+    assert not at.selectbox(key="yd_b_solver").disabled
+    # A adapts its steps, B (Euler) cannot: both the tolerances and Δt are in use.
+    assert not at.select_slider(key="yd_rtol").disabled
+    assert not at.select_slider(key="yd_dt").disabled
     metrics = _metrics(at)
-    assert "A: Tsitouras 5(4) (order 5): RMSE, training window" in metrics
-    assert "B: Euler (order 1): RMSE, training window" in metrics
-    predictions = at.session_state["yd_predictions"]
-    assert {"x_predicted", "x_predicted_euler"} <= set(predictions.columns)
-    assert len(at.session_state["yd_series_frames"]) == 2  # two panels on shared axes
+    assert f"{A}: RMSE, training window" in metrics and f"{B}: RMSE, training window" in metrics
+    result = _lesson(compare=True, dt=1.0, epochs=150)
+    assert {"x_predicted", "x_predicted_euler"} <= set(yd.prediction_table(result).columns)
+    fit_chart = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert len(fit_chart["hconcat"]) == 2  # two panels on shared axes
     # Swapping solvers after training: each field only fits through the solver it was trained with.
-    swap = at.session_state["yd_swap"].set_index(["trained with", "solved with"])["RMSE, held out"]
-    a, b = "A: Tsitouras 5(4) (order 5)", "B: Euler (order 1)"
-    assert swap[(a, b)] > 3 * swap[(a, a)]
-    assert swap[(b, a)] > 3 * swap[(b, b)]
+    swap = at.dataframe[0].value.set_index(["trained with", "solved with"])["RMSE, held out"]
+    assert swap[(A, B)] > 3 * swap[(A, A)]
+    assert swap[(B, A)] > 3 * swap[(B, B)]
     at.slider(key="yd_horizon").set_value(0.5).run()
     at.slider(key="yd_train_frac").set_value(0.8).run()
     _ok(at)
-    query = dict(at.query_params)
-    assert query == {
-        "preset": "tsit5-vs-euler",
-        "epochs": "150",
-        "train_frac": "0.8",
-        "horizon": "0.5",
-    }
-    fresh = _open(query)
+    fresh = _open({**link, "yd_train_frac": "0.8", "yd_horizon": "0.5"})
     _ok(fresh)
-    assert not fresh.warning
+    assert fresh.selectbox(key="yd_preset").value == COMPARE
     assert fresh.slider(key="yd_train_frac").value == 0.8
     assert fresh.slider(key="yd_horizon").value == 0.5
-    assert _metrics(fresh) == {k: v for k, v in _metrics(at).items() if "time" not in k} | {
-        k: v for k, v in _metrics(fresh).items() if "time" in k
-    }
-    pd.testing.assert_frame_equal(
-        fresh.session_state["yd_predictions"], at.session_state["yd_predictions"]
-    )
+    assert _metrics(fresh, skip="time") == _metrics(at, skip="time")
+    pd.testing.assert_frame_equal(fresh.dataframe[0].value, at.dataframe[0].value)
+
+
+def test_the_comparison_preset_and_a_tampered_link():
+    at = _open({**QUICK, "yd_b_solver": "rk45", "yd_dt": "0.3", "yd_grow": "maybe"})
+    _ok(at)
+    assert at.selectbox(key="yd_b_solver").value == "euler"
+    assert at.select_slider(key="yd_dt").value == 0.25
+    assert at.checkbox(key="yd_grow").value is True
+    labels = at.selectbox(key="yd_preset").options
+    assert labels[0] == "Default settings" and len(labels) == len(yd.PRESETS)
+    at.selectbox(key="yd_preset").select(COMPARE).run()
+    _ok(at)
+    assert at.slider(key="yd_epochs").value == 1000  # the preset replaces the link's 100
+    assert at.toggle(key="yd_compare").value is True
+    assert at.select_slider(key="yd_dt").value == 1.0
+    assert dict(at.query_params) == {"yd_compare": "true", "yd_dt": "1", "yd_epochs": "1000"}
+
+
+def test_slider_moves_to_new_values_do_not_recompile(compile_counter):
+    at = _open(QUICK)
+    _ok(at)
+    at.slider(key="yd_epochs").set_value(150).run()
+    compile_counter.count = 0
+    at.slider(key="yd_epochs").set_value(200).run()
+    at.slider(key="yd_horizon").set_value(0.4).run()
+    at.slider(key="yd_train_frac").set_value(0.7).run()
+    at.select_slider(key="yd_lr").set_value(0.02).run()
+    _ok(at)
+    assert compile_counter.count == 0
 
 
 def test_upload_validation_messages_and_a_good_upload():
@@ -133,31 +177,40 @@ def test_upload_validation_messages_and_a_good_upload():
         f"{t:.3f},p{i},{np.cos(t):.5f},{-np.sin(t):.5f}"
         for i, t in enumerate(np.linspace(0.0, 6.0, 24))
     ]
-    _upload(at, "circle.csv", "\n".join(rows).encode())
+    content = "\n".join(rows).encode()
+    _upload(at, "circle.csv", content)
     _ok(at)
     assert at.selectbox(key="yd_time").value == "time"
     assert at.multiselect(key="yd_states").value == ["u", "v"]
     assert "label" not in at.multiselect(key="yd_states").options
-    assert list(at.session_state["yd_predictions"].columns)[:2] == ["time", "part"]
+    assert set(chart_frames(at)[0]["series"].dropna()) == {"u", "v"}
+    series = yd.load_series(content, "circle.csv", "a test's own token", "time", ("u", "v"))
+    assert list(yd.prediction_table(_lesson(series, epochs=100)).columns)[:2] == ["time", "part"]
     at.multiselect(key="yd_states").set_value([]).run()
     assert "at least one state" in _errors(at)
 
 
-def test_fits_of_an_upload_stay_with_the_session_that_uploaded_it():
-    """The example's fits are shared; two students uploading the very same file are not."""
-    from resode_ui.fit_store import fit_store
-
-    store = fit_store("your_data")
+def test_fits_of_an_upload_stay_with_the_session_that_uploaded_it(monkeypatch, tmp_path):
+    """The example's fits are shared (and kept on disk); two students uploading the very same
+    file are not: each trains for its owner, and nothing of an upload reaches the disk."""
+    monkeypatch.setattr(training, "PERSIST", True)
+    monkeypatch.setenv("RESODE_FIT_DIR", str(tmp_path))
+    training.board.clear()
+    trainings = []
+    fit_ode = rc.fit_ode
+    monkeypatch.setattr(rc, "fit_ode", lambda *a, **k: trainings.append(1) or fit_ode(*a, **k))
+    first, second = _open(QUICK), _open(QUICK)  # the example: trained once, for both
+    _ok(first), _ok(second)
+    assert len(trainings) == 1 and len(list(tmp_path.glob("*.fit"))) == 1
     rows = ["t,u,v"] + [f"{t:.3f},{np.cos(t):.5f},{-np.sin(t):.5f}" for t in np.linspace(0, 6, 20)]
     content = "\n".join(rows).encode()
-    started = store.trainings_started
-    first, second = _open(QUICK), _open(QUICK)  # the example: trained at most once
-    assert store.trainings_started - started <= 1
-    _ok(first), _ok(second)
-    started = store.trainings_started
     _upload(first, "mine.csv", content)
     _upload(second, "mine.csv", content)
     _ok(first), _ok(second)
-    assert store.trainings_started - started == 2  # each upload trained for its owner
-    a, b = first.session_state["yd_predictions"], second.session_state["yd_predictions"]
-    pd.testing.assert_frame_equal(a, b)  # same data and settings: the same (deterministic) fit
+    assert len(trainings) == 3  # each upload trained for its owner
+    assert len(list(tmp_path.glob("*.fit"))) == 1  # and kept off the disk
+    owners = {key.source.owner for key in training.board().finished}
+    assert len(owners - {yd.EXAMPLE_OWNER}) == 2
+    # Same data and settings: the same (deterministic) fit, computed twice.
+    assert _metrics(first, skip="time") == _metrics(second, skip="time")
+    training.board.clear()

@@ -1,4 +1,4 @@
-"""The server's start-up hook: `streamlit run app.py` prepares JAX before anyone visits."""
+"""The server's own work: the start-up hook, the warm-up and memory housekeeping."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ import sys
 import tempfile
 import textwrap
 import threading
+import types
 
 import streamlit as st
 from streamlit import config as streamlit_config
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.web.server.app_discovery import discover_asgi_app
 
-from resode_ui import server
-from resode_ui.warmup import _SilentClient
+from resode_ui import server, training
 from tests.conftest import ROOT
 
 
@@ -34,6 +33,12 @@ def _enter_and_leave(lifespan) -> None:
     thread.join(30)
 
 
+def _join_prepare() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "resode-prepare":
+            thread.join(30)
+
+
 def test_streamlit_run_finds_the_app_with_its_start_up_hook(monkeypatch):
     # Building an st.App pins Streamlit's process-wide script path: undo it after the test.
     monkeypatch.setattr(streamlit_config, "_main_script_path", streamlit_config._main_script_path)
@@ -46,28 +51,30 @@ def test_streamlit_run_finds_the_app_with_its_start_up_hook(monkeypatch):
     assert isinstance(module.app, st.App)
     assert module.app.script_path == ROOT / "app.py"
     assert module.app._user_lifespan is server.lifespan
-    assert not hasattr(module, "PAGES")
+    assert not hasattr(module, "page")
 
 
-def test_the_hook_imports_jax_and_the_pages_modules_in_a_fresh_process():
+def test_the_hook_imports_jax_and_every_lesson_in_a_fresh_process():
     # A fresh interpreter: this test process has imported all of it long ago.
     script = textwrap.dedent(
         """
         import asyncio, sys, threading
-        from resode_ui.server import lifespan
-        heavy = ("jax", "diffrax", "resode_core", "altair", "pandas", "resode_ui.node_charts")
+        from resode_ui.server import LESSONS, lifespan
+        heavy = ("jax", "diffrax", "resode_core", "altair", "resode_ui.lessons.spiral")
         assert not [m for m in heavy if m in sys.modules], "imported too early"
         async def main():
             async with lifespan(None):
                 pass
         asyncio.run(main())
-        thread = next(t for t in threading.enumerate() if t.name == "resode-preload")
+        thread = next(t for t in threading.enumerate() if t.name == "resode-prepare")
         thread.join(120)
         assert not thread.is_alive()
-        missing = [m for m in heavy + ("resode_ui.live", "resode_ui.fit_store") if m not in sys.modules]
+        lessons = tuple(f"resode_ui.lessons.{name}" for name in LESSONS)
+        missing = [m for m in heavy + lessons if m not in sys.modules]
         assert not missing, missing
         import jax
-        print("cache:", jax.config.jax_compilation_cache_dir)
+        from resode_ui import training
+        print("cache:", jax.config.jax_compilation_cache_dir, "persist:", training.PERSIST)
         """
     )
     cache = tempfile.mkdtemp(prefix="resode-preload-")
@@ -77,56 +84,91 @@ def test_the_hook_imports_jax_and_the_pages_modules_in_a_fresh_process():
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "RESODE_JAX_CACHE": cache, "RESODE_PRELOAD": "1"},
+        env={**os.environ, "RESODE_JAX_CACHE": cache, "RESODE_PRELOAD": "1", "RESODE_WARMUP": "0"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert f"cache: {cache}" in result.stdout
-
-
-def _join_preload() -> None:
-    for thread in threading.enumerate():
-        if thread.name == "resode-preload":
-            thread.join(30)
+    assert f"cache: {cache} persist: True" in result.stdout
 
 
 def test_switched_off_by_the_environment(monkeypatch):
     prepared = []
-    monkeypatch.setattr(server, "prepare_process", lambda: prepared.append(True))
+    monkeypatch.setattr(server, "prepare", lambda: prepared.append(True))
+    monkeypatch.setattr(training, "PERSIST", False)
     monkeypatch.setenv("RESODE_PRELOAD", "0")
     _enter_and_leave(server.lifespan)
-    _join_preload()
+    _join_prepare()
     assert prepared == []
     monkeypatch.setenv("RESODE_PRELOAD", "1")
     _enter_and_leave(server.lifespan)
-    _join_preload()
+    _join_prepare()
     assert prepared == [True]
 
 
 def test_a_failing_preparation_is_logged_not_raised(monkeypatch):
-    uncaught, warnings = [], []
-    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+    warnings = []
     monkeypatch.setattr(server.LOG, "warning", lambda *args: warnings.append(args))
-
-    def broken():
-        raise RuntimeError("no JAX today")
-
-    monkeypatch.setattr(server, "prepare_process", broken)
-    monkeypatch.setenv("RESODE_PRELOAD", "1")
-    _enter_and_leave(server.lifespan)
-    _join_preload()
-    assert uncaught == []
-    assert len(warnings) == 1 and "no JAX today" in repr(warnings[0])
+    monkeypatch.setattr(server, "LESSONS", ("no_such_lesson",))
+    server.prepare()
+    assert len(warnings) == 1 and "no_such_lesson" in repr(warnings[0])
 
 
-def test_the_warm_up_waits_for_the_run_after_a_rerun():
-    # A fresh server's first session reruns once to hand over to app.py's router; the warm-up
-    # that starts with the server is that session, and must wait for the real run.
-    client = _SilentClient()
-    early = ForwardMsg()
-    early.script_finished = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
-    client.write_forward_msg(early)
-    assert not client.finished.is_set()
-    done = ForwardMsg()
-    done.script_finished = ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
-    client.write_forward_msg(done)
-    assert client.finished.is_set()
+def _fake_lessons(monkeypatch, calls: list, broken: str | None = None):
+    """Lesson modules whose warm_up records that it ran, and whether it ran quietly."""
+    modules = {}
+    for name in ("first", "second", "third"):
+
+        def warm_up(name=name):
+            if name == broken:
+                raise RuntimeError("no JAX today")
+            calls.append((name, training._is_quiet()))
+
+        modules[f"resode_ui.lessons.{name}"] = types.SimpleNamespace(warm_up=warm_up)
+    monkeypatch.setattr(server, "LESSONS", ("first", "second", "third"))
+    monkeypatch.setattr(server.importlib, "import_module", modules.__getitem__)
+    monkeypatch.setattr(server, "gc", types.SimpleNamespace(collect=lambda: 0, freeze=lambda: None))
+    monkeypatch.setattr(server, "trim", lambda force=False: None)
+
+
+def test_the_warm_up_calls_every_lesson_quietly_and_survives_a_broken_one(monkeypatch):
+    calls, drops = [], []
+    _fake_lessons(monkeypatch, calls, broken="second")
+    monkeypatch.setattr(server, "over_limit", lambda: True)
+    monkeypatch.setattr(server, "drop_programs", lambda keep=None: drops.append(keep))
+    server.warm_up()
+    assert calls == [("first", True), ("third", True)]
+    assert drops == [None, None]  # over the limit: programs dropped after each lesson
+    monkeypatch.setattr(server, "over_limit", lambda: False)
+    server.warm_up()
+    assert len(drops) == 2
+
+
+def test_only_a_page_not_in_memory_drops_the_programs(monkeypatch):
+    drops = []
+
+    def record(keep=None):
+        drops.append(keep)
+        server.MEMORY.loaded = {keep} if keep else set()
+
+    monkeypatch.setattr(server, "over_limit", lambda: True)
+    monkeypatch.setattr(server, "drop_programs", record)
+    monkeypatch.setattr(server.MEMORY, "loaded", set())
+
+    def visit(page):
+        with server.page_run(page):
+            pass
+
+    visit("spiral")
+    assert drops == ["spiral"]  # the first page: nothing of it is in memory yet
+    visit("spiral"), visit("spiral")  # reruns, and a second student on the same page
+    assert len(drops) == 1
+    visit("solvers")  # another page, over the limit: room is made for it
+    assert drops == ["spiral", "solvers"]
+    visit("spiral")  # back to the first, whose programs were dropped
+    assert len(drops) == 3
+    # Never while another run is under way: it may be using the programs.
+    with server.page_run("spiral"):
+        visit("lotka_volterra")
+    assert len(drops) == 3
+    monkeypatch.setattr(server, "over_limit", lambda: False)
+    visit("your_data")
+    assert len(drops) == 3  # under the limit nothing is dropped

@@ -1,5 +1,6 @@
 """resode_ui/uploads.py: every bad file gets its own clear message; good files parse."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +144,7 @@ def test_scaling_round_trip_and_window_only_statistics():
     assert np.allclose(scaling.original_states(z), ys)
     assert np.allclose(scaling.times(ts)[[0, -1]], [0.0, up.MODEL_TIME_SPAN])
     assert scaling.scale[1] == 1.0  # a constant column is not divided by zero
-    again = up.Scaling.from_dict(scaling.to_dict(), 2)
+    again = up.Scaling.from_dict(dataclasses.asdict(scaling), 2)
     assert again == scaling
     plain = up.fit_scaling(ts, ys, 6, standardise=False)
     assert np.allclose(plain.states(ys), ys) and plain.times(ts)[0] == 0.0
@@ -151,3 +152,13 @@ def test_scaling_round_trip_and_window_only_statistics():
         up.Scaling.from_dict({"t0": 0, "time_scale": -1, "mean": [0], "scale": [1]}, 1)
     with pytest.raises(up.UploadError):
         up.Scaling.from_dict({"t0": 0}, 1)
+
+
+def test_quotes_blank_lines_and_a_decimal_comma_after_semicolons():
+    quoted = up.read_table(b'"t","x"\n0,1\n\n  \n1,2\n')
+    assert list(quoted.columns) == ["t", "x"] and len(quoted) == 2  # blank lines skipped
+    assert "empty" in _error("\ufeff".encode())  # a byte-order mark and nothing else
+    assert "only one column" in _error(b"time value\n1 2\n")  # spaces do not separate
+    table = up.read_table(b"t;x\n0;1,5\n1;2\n2;3\n3;4\n")
+    with pytest.raises(up.UploadError, match="decimal separator"):
+        up.time_series(table, "t", ["x"])

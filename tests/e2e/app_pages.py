@@ -10,8 +10,6 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from streamlit.source_util import page_icon_and_name
-
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
 
@@ -53,7 +51,7 @@ def registered_pages(app: Path = APP) -> list[RegisteredPage]:
             continue  # a callable page or an external link: nothing to open as a file
         keywords = {k.arg: _constant(k.value) for k in node.keywords if k.arg}
         default = bool(keywords.get("default"))
-        inferred = page_icon_and_name(Path(path))[1]
+        inferred = Path(path).stem  # st.Page names a file page after its file
         url_path = "" if default else (keywords.get("url_path") or inferred).strip("/")
         page = RegisteredPage(
             path=path,

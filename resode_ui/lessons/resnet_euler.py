@@ -1,0 +1,184 @@
+"""A ResNet is forward Euler: depth becomes time, and Δt → 0 leads to an ODE."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax.random as jr
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import resode_core as rc
+
+T_END = 2.0  # the fixed depth in time, T = L·Δt
+WIDTH = 2  # a 2-D hidden state, so its path can be drawn
+U0 = np.array([1.0, -0.5])  # the input whose layer-by-layer path is drawn over time
+PHASE_STARTS = np.array([[1.0, -0.5], [-1.0, 0.5], [0.5, 1.0], [-0.5, -1.0], [0.0, 0.0]])
+MAX_LAYERS = rc.ResNet.MAX_DEPTH
+# Δt = T/n for n = 4 … 512: powers of two keep Δt and every node t_ℓ exact in float32.
+CONVERGENCE_STEPS = 2 ** np.arange(2, 10)
+ERROR_FLOOR = 3e-6  # below this the float32 round-off of a solve is no longer negligible
+ERROR_CEILING = 0.1  # above this an error is not yet asymptotic
+FIXED_STEP_SOLVERS = tuple(name for name in rc.SOLVER_NAMES if name != "dopri8")
+ORDER_SOLVERS = ("euler", "midpoint", "bosh3", "rk4")  # the convergence section's default
+EXACT = "exact ODE solution"
+LAYERS = "ResNet layers x_ℓ"
+
+
+@dataclass(frozen=True)
+class ResnetEulerSettings:
+    """The page's settings: its widgets (keys `re_<field>`)."""
+
+    layers: int = 8
+    solver: str = "rk4"
+    seed: int = 4
+    compare: bool = False
+    a_layers: int = 8
+    a_solver: str = "euler"
+    b_layers: int = 2
+    b_solver: str = "rk4"
+
+
+PRESETS = {
+    "Default settings": ResnetEulerSettings(),
+    "Euler vs Tsit5 at Δt = 0.1": ResnetEulerSettings(layers=20, solver="tsit5"),
+    "A deep ResNet: 128 layers, Δt = 1/64": ResnetEulerSettings(layers=128),
+    "Side by side at equal cost: 8 ResNet layers vs 2 RK4 steps": ResnetEulerSettings(compare=True),
+    "Side by side: a ResNet with 4 vs 32 layers": ResnetEulerSettings(
+        compare=True, a_layers=4, b_layers=32, b_solver="euler"
+    ),
+}
+
+
+def method_label(name: str) -> str:
+    return "Euler = ResNet" if name == "euler" else rc.SOLVERS[name].label
+
+
+def smooth_field(seed: int) -> rc.SmoothLayerField:
+    return rc.SmoothLayerField(WIDTH, key=jr.PRNGKey(seed))
+
+
+@dataclass(frozen=True)
+class LayerPaths:
+    """U0 (row 0) and PHASE_STARTS pushed through L layers, arrays (starts, points, 2)."""
+
+    layers: int
+    solver: str
+    t: np.ndarray  # the layers' times ℓ·Δt
+    fine_t: np.ndarray  # the exact flow's times
+    resnet: np.ndarray  # the ResNet's hidden states
+    euler: np.ndarray  # Euler on the ResNet's own (piecewise constant) field
+    other: np.ndarray  # the chosen solver on the smooth field, same Δt
+    exact: np.ndarray  # the exact flow of the smooth field (float64)
+    resnet_vs_euler: float
+    resnet_error: float  # at T, against the exact flow
+    solver_error: float
+    resnet_params: int
+    field_params: int
+
+    def path(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(times, paths) of one of resnet, euler, other, exact."""
+        return (self.fine_t if name == "exact" else self.t), getattr(self, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def layer_paths(layers: int, solver: str, seed: int) -> LayerPaths:
+    """The ResNet sampled from the field, its Euler twin, another solver and the exact flow."""
+    dt = T_END / layers
+    field = smooth_field(seed)
+    resnet = rc.resnet_from_field(field, layers, dt)
+    starts = np.vstack([U0, PHASE_STARTS])
+    t = np.arange(layers + 1) * dt
+    euler, other = (
+        rc.solve_many(f, starts, t, rc.SolverSettings(name, dt=dt))
+        for f, name in ((rc.resnet_vector_field(resnet), "euler"), (field, solver))
+    )
+    if not (np.all(euler.ok) and np.all(other.ok)):
+        raise ValueError("A fixed-step solve gave up or blew up: try more layers (a smaller Δt).")
+    fine = np.linspace(0.0, T_END, 101)
+    exact = np.stack([field.exact_flow(start, fine) for start in starts])
+    resnet_paths = rc.hidden_state_paths(resnet, starts)
+    return LayerPaths(
+        layers=layers,
+        solver=solver,
+        t=t,
+        fine_t=fine,
+        resnet=resnet_paths,
+        euler=euler.ys,
+        other=other.ys,
+        exact=exact,
+        resnet_vs_euler=float(np.max(np.abs(resnet_paths - euler.ys))),
+        resnet_error=float(np.max(np.abs(resnet_paths[:, -1] - exact[:, -1]))),
+        solver_error=float(np.max(np.abs(other.ys[:, -1] - exact[:, -1]))),
+        resnet_params=rc.param_count(resnet),
+        field_params=rc.param_count(field),
+    )
+
+
+def lesson(s: ResnetEulerSettings) -> tuple[LayerPaths, tuple[LayerPaths, ...]]:
+    """The single view's paths, and the two compared configurations (none unless compare)."""
+    sides = ((s.a_layers, s.a_solver), (s.b_layers, s.b_solver)) if s.compare else ()
+    main = layer_paths(s.layers, s.solver, s.seed)
+    return main, tuple(layer_paths(layers, solver, s.seed) for layers, solver in sides)
+
+
+def time_frame(p: LayerPaths, sources: dict[str, str]) -> pd.DataFrame:
+    """The path of U0 over time; sources maps a legend label to a path name."""
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {"t": t, "value": ys[0, :, c], "component": f"x{'₁₂'[c]}", "source": label}
+            )
+            for label, name in sources.items()
+            for t, ys in [p.path(name)]
+            for c in range(WIDTH)
+        ],
+        ignore_index=True,
+    )
+
+
+def phase_frame(p: LayerPaths, sources: dict[str, str]) -> pd.DataFrame:
+    """The paths of PHASE_STARTS in the (x₁, x₂) plane; sources as for `time_frame`."""
+    return pd.concat(
+        [
+            pd.DataFrame({"x1": xy[:, 0], "x2": xy[:, 1], "order": np.arange(len(xy))}).assign(
+                start=f"start {i}", source=label
+            )
+            for i in range(1, len(PHASE_STARTS) + 1)
+            for label, name in sources.items()
+            for xy in [p.path(name)[1][i]]
+        ],
+        ignore_index=True,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def convergence(solvers: tuple[str, ...], seed: int) -> dict[str, pd.DataFrame]:
+    """Error at T against Δt for fixed-step solvers, with the observed orders."""
+    field = smooth_field(seed)
+    exact = field.exact_flow(U0, [0.0, T_END])[-1]
+    dts = T_END / CONVERGENCE_STEPS
+    rows, orders = [], []
+    for name in solvers:
+        ends = rc.fixed_step_endpoints(field, U0, T_END, CONVERGENCE_STEPS, solver=name)
+        errors = np.max(np.abs(ends - exact), axis=1)
+        slope, _, _ = rc.convergence_order(dts, errors, floor=ERROR_FLOOR, ceiling=ERROR_CEILING)
+        rows.append(pd.DataFrame({"dt": dts, "error": errors, "solver": method_label(name)}))
+        orders.append(
+            {
+                "solver": method_label(name),
+                "theoretical order": rc.SOLVERS[name].order,
+                "observed slope": slope,
+                "field evaluations per step": rc.SOLVERS[name].evaluations_per_step,
+                "error at Δt = T/64": float(errors[list(CONVERGENCE_STEPS).index(64)]),
+            }
+        )
+    return {"errors": pd.concat(rows, ignore_index=True), "orders": pd.DataFrame(orders)}
+
+
+def warm_up() -> None:
+    """The default view, the presets' configurations and the default convergence study."""
+    for settings in PRESETS.values():
+        lesson(settings)
+    convergence(ORDER_SOLVERS, ResnetEulerSettings().seed)

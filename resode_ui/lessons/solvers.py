@@ -1,0 +1,233 @@
+"""Solvers and Δt: measured convergence orders, accuracy against work, the cost of one solve."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import resode_core as rc
+
+LINEAR = "Linear test system (exact solution)"
+SPIRAL = "Spiral (the notes' test equation)"
+LOTKA = "Lotka–Volterra"
+SYSTEMS = {
+    LINEAR: rc.linear_system(t_span=(0.0, 10.0)),
+    SPIRAL: rc.spiral_system(),
+    LOTKA: rc.lotka_volterra_system(),
+}
+FIXED, ADAPTIVE = "fixed", "adaptive"  # the two studies
+LABELS = {FIXED: "Fixed-step solves", ADAPTIVE: "Adaptive solves"}
+ATOL_RATIO = 1e-2  # adaptive solves use atol = ATOL_RATIO · rtol
+FLOOR = 1e-6  # float32: where the errors of these O(1) systems stop shrinking
+FIT_FLOOR, FIT_CEILING = 10 * FLOOR, 0.1  # slopes are fitted between these errors
+COST_STEPS = (16, 32, 64, 100, 128, 256, 512, 1024)  # 100: Δt = 0.1 for T = 10
+COST_RTOLS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
+TARGETS = (1e-2, 1e-3, 1e-4, 1e-5)
+
+
+def step_count_grid(n_min: int = 2, n_max: int = 4096, per_doubling: int = 3) -> np.ndarray:
+    """Step counts spaced evenly in log scale: per_doubling of them per factor of two."""
+    if not 1 <= n_min < n_max:
+        raise ValueError("Need 1 ≤ n_min < n_max.")
+    k = np.arange(0, per_doubling * np.log2(n_max / n_min) + 1)
+    return np.unique(np.round(n_min * 2.0 ** (k / per_doubling)).astype(int))
+
+
+STEP_COUNTS = step_count_grid(2, 16384, per_doubling=4)
+RTOLS = tuple(float(10.0**-k) for k in np.arange(2.0, 8.01, 0.5))
+
+
+@dataclass(frozen=True)
+class SolversSettings:
+    """The page's widgets (keys `sv_<field>`)."""
+
+    system: str = LINEAR
+    solvers: tuple[str, ...] = rc.SOLVER_NAMES
+    target: float = 1e-4  # accuracy target of the evaluations bar chart
+    steps: int = 64  # the cost table's fixed steps n (Δt = T/n)
+    rtol: float = 1e-6  # the cost table's adaptive tolerance
+
+
+PRESETS = {
+    "Default settings": SolversSettings(),
+    "Euler vs Tsit5 at Δt = 0.1 (100 steps on the linear system)": SolversSettings(
+        solvers=("euler", "tsit5"), steps=100
+    ),
+    "Orders 1, 2 and 4: Euler, Heun and RK4": SolversSettings(solvers=("euler", "heun", "rk4")),
+    "The spiral: low-order methods blow up at large steps": SolversSettings(
+        system=SPIRAL, solvers=("euler", "heun", "rk4", "tsit5")
+    ),
+    "Adaptive solvers on Lotka–Volterra: accuracy against work": SolversSettings(
+        system=LOTKA, solvers=("bosh3", "tsit5", "dopri5", "dopri8"), rtol=1e-4
+    ),
+}
+
+
+def adaptive(solver: str, rtol: float) -> rc.SolverSettings:
+    return rc.SolverSettings(solver, rtol=float(rtol), atol=float(rtol) * ATOL_RATIO)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def reference_endpoint(system: str) -> np.ndarray:
+    """u(T) in float64 (the closed form on the linear system, DOP853 at 1e-13 otherwise)."""
+    return SYSTEMS[system].reference(SYSTEMS[system].t_span)[-1]
+
+
+def end_errors(system: str, ends, ok) -> np.ndarray:
+    """Max-norm error of each end state against the reference u(T) (NaN where not ok)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        errors = np.max(np.abs(np.asarray(ends, np.float64) - reference_endpoint(system)), axis=-1)
+    return np.where(np.asarray(ok) & np.isfinite(errors), errors, np.nan)
+
+
+def solve(system: str, settings: rc.SolverSettings):
+    """One solve of the system over [0, T] (saved at 0 and T)."""
+    problem = SYSTEMS[system]
+    return rc.simulate(problem, problem.u0, problem.t_span, **dataclasses.asdict(settings))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def study(system: str, solver: str, kind: str) -> pd.DataFrame:
+    """One solver's error at T as its work grows: n = 2 … 16384 equal steps (FIXED, one
+    compiled, vmapped call) or adaptive steps at each of RTOLS (ADAPTIVE, a solve each).
+
+    Columns: solver, steps, dt (FIXED) or rtol (ADAPTIVE), evaluations, ok, error.
+    """
+    problem = SYSTEMS[system]
+    if kind == FIXED:
+        t_end = problem.t_span[1]
+        ends = rc.fixed_step_endpoints(problem, problem.u0, t_end, STEP_COUNTS, solver=solver)
+        work = {"steps": STEP_COUNTS, "dt": t_end / STEP_COUNTS}
+        work["evaluations"] = STEP_COUNTS * rc.SOLVERS[solver].evaluations_per_step
+        ok = np.all(np.isfinite(ends), axis=1)
+    else:
+        runs = [solve(system, adaptive(solver, rtol)) for rtol in RTOLS]
+        ends, ok = [run.ys[-1] for run in runs], [run.ok for run in runs]
+        work = {
+            "steps": [int(run.num_steps) for run in runs],
+            "rtol": RTOLS,
+            "evaluations": [int(run.num_evaluations) for run in runs],
+        }
+    return pd.DataFrame({"solver": solver, **work, "ok": ok, "error": end_errors(system, ends, ok)})
+
+
+@dataclass(frozen=True)
+class Study:
+    """Every chosen solver's errors (long format) and the orders fitted to them."""
+
+    points: pd.DataFrame  # study() rows of each solver
+    slopes: pd.DataFrame  # solver, slope, points (how many the fit used)
+    lines: pd.DataFrame | None  # solver, x, error: each fitted line over the points it used
+    x: str  # "dt" (FIXED: error ∝ Δt^p) or "evaluations" (ADAPTIVE: error ∝ evaluations^(−q))
+
+
+def fitted(frames: list[pd.DataFrame], kind: str) -> Study:
+    """The slope of log(error) against log(Δt), or against log(1/evaluations), per solver."""
+    x = "dt" if kind == FIXED else "evaluations"
+    empty = pd.DataFrame(columns=["solver", x, "ok", "error"])
+    points = pd.concat(frames, ignore_index=True) if frames else empty
+    slopes, lines = [], []
+    for name, group in points.groupby("solver", sort=False):
+        xs, errors = group[x].to_numpy(dtype=float), group["error"].to_numpy(dtype=float)
+        fit_x = xs if kind == FIXED else 1.0 / xs  # the coarsest point has the largest fit_x
+        slope, intercept, used = rc.convergence_order(
+            fit_x, errors, floor=FIT_FLOOR, ceiling=FIT_CEILING, monotone=kind == FIXED
+        )
+        slopes.append({"solver": name, "slope": slope, "points": int(used.sum())})
+        if used.sum() >= 2:
+            span = np.array([fit_x[used].min(), fit_x[used].max()])
+            line_x = span if kind == FIXED else 1.0 / span
+            lines.append(
+                pd.DataFrame({"solver": name, x: line_x, "error": np.exp(intercept) * span**slope})
+            )
+    table = pd.DataFrame(slopes, columns=["solver", "slope", "points"])
+    return Study(points, table, pd.concat(lines, ignore_index=True) if lines else None, x)
+
+
+@dataclass(frozen=True)
+class SolversResult:
+    fixed: Study  # every chosen solver
+    adaptive: Study  # the chosen solvers that can adapt (none: empty)
+
+
+def lesson(s: SolversSettings, progress: Callable[[float, str], None] | None = None):
+    """Both studies of the chosen solvers; `progress(fraction, text)` before each solver's
+    study (a page's progress bar: the first study of a solver compiles)."""
+    if not s.solvers:
+        raise ValueError("Pick at least one solver.")
+    jobs = [(FIXED, name) for name in s.solvers]
+    jobs += [(ADAPTIVE, name) for name in s.solvers if rc.SOLVERS[name].adaptive]
+    frames: dict[str, list] = {FIXED: [], ADAPTIVE: []}
+    for i, (kind, name) in enumerate(jobs):
+        if progress is not None:
+            progress(i / len(jobs), f"{LABELS[kind]}: {rc.SOLVERS[name].label}")
+        frames[kind].append(study(s.system, name, kind))
+    return SolversResult(fitted(frames[FIXED], FIXED), fitted(frames[ADAPTIVE], ADAPTIVE))
+
+
+def evaluations_needed(fixed: Study, target: float) -> pd.DataFrame:
+    """Per solver (label): the fewest evaluations whose fixed-step error is ≤ target (NaN: never)."""
+    reached = fixed.points[fixed.points["error"] <= target]
+    fewest = reached.groupby("solver")["evaluations"].min()
+    names = fixed.points["solver"].unique()
+    return pd.DataFrame(
+        {
+            "solver": [rc.SOLVERS[n].label for n in names],
+            "evaluations": [float(fewest.get(n, np.nan)) for n in names],
+        }
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def time_solve(system: str, settings: rc.SolverSettings, repeats: int = 5) -> dict:
+    """Steps, evaluations, ok, error at T and wall time (the median of `repeats` runs after
+    a first, compiling one) of one solve. For a 2-D system much of the time is call
+    overhead; the evaluations are the machine-independent measure of work."""
+    result = solve(system, settings)
+    times = []
+    for _ in range(max(1, int(repeats))):
+        started = time.perf_counter()
+        solve(system, settings)
+        times.append(time.perf_counter() - started)
+    return {
+        "seconds": float(np.median(times)),
+        "steps": int(result.num_steps),
+        "evaluations": int(result.num_evaluations),
+        "ok": result.ok,
+        "error": float(end_errors(system, result.ys[-1], result.ok)),
+    }
+
+
+def cost_table(s: SolversSettings) -> pd.DataFrame:
+    """One solve per chosen solver with n = s.steps fixed steps, and adaptively at s.rtol."""
+    t_end = SYSTEMS[s.system].t_span[1]
+    rows = []
+    for name in s.solvers:
+        modes = {f"fixed Δt = {t_end / s.steps:.3g}": rc.SolverSettings(name, dt=t_end / s.steps)}
+        if rc.SOLVERS[name].adaptive:
+            modes[f"adaptive, rtol = {s.rtol:.0e}"] = adaptive(name, s.rtol)
+        for mode, settings in modes.items():
+            cost = time_solve(s.system, settings)
+            rows.append(
+                {
+                    "method": rc.SOLVERS[name].label,
+                    "mode": mode,
+                    "steps": cost["steps"],
+                    "evaluations": cost["evaluations"],
+                    "error at T": cost["error"],
+                    "time (ms)": 1e3 * cost["seconds"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def warm_up() -> None:
+    """The default studies and cost table (every solver on the linear system)."""
+    cost_table(SolversSettings())
+    lesson(SolversSettings())

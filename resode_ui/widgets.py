@@ -1,0 +1,167 @@
+"""What every lesson page shares: presets, the settings container, sharing, solver controls.
+
+A lesson's settings are a frozen dataclass whose fields are its widget values; widget keys
+are `<prefix>_<field>` and every widget binds itself to the address (`bind="query-params"`),
+so a copied link reproduces the view. A preset is a settings object: choosing one writes
+its fields into `st.session_state`, and the bindings write the address.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+import resode_core as rc
+
+BOUND = {"bind": "query-params"}  # **BOUND on every widget a shared link should carry
+TOLERANCES = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
+ADAPTIVE, FIXED = "adaptive (rtol, atol)", "fixed Δt"
+
+
+def _apply(prefix: str, presets: dict[str, Any]) -> None:
+    chosen = presets[st.session_state[f"{prefix}_preset"]]
+    for field in dataclasses.fields(chosen):
+        value = getattr(chosen, field.name)
+        st.session_state[f"{prefix}_{field.name}"] = (
+            list(value) if isinstance(value, tuple) else value
+        )
+
+
+def preset_selector(prefix: str, presets: dict[str, Any], where: Any = st) -> None:
+    """A 'Lesson preset' selectbox; presets maps labels to settings (the first: the default)."""
+    where.selectbox(
+        "Lesson preset",
+        list(presets),
+        key=f"{prefix}_preset",
+        on_change=_apply,
+        args=(prefix, presets),
+        help="A named set-up for a lesson. Choosing one sets the controls; the page address "
+        "then holds every setting that differs from the defaults.",
+        **BOUND,
+    )
+
+
+def controls(where: Any = st):
+    """The container for a page's settings: collapsed when the link says `hide=controls`.
+
+    A teacher can share a link that shows students only the result; the widgets are still
+    drawn (inside a closed expander), so they keep the values the link holds.
+    """
+    if "controls" in st.query_params.get("hide", ""):
+        return where.expander("Settings (hidden by this link)", expanded=False)
+    return where.container()
+
+
+def share_link(note: str = "", where: Any = st) -> None:
+    """How to share this view: the address holds every setting that differs from the defaults."""
+    query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items() if k != "hide")
+    base = (st.context.url or "").split("?")[0]
+    with where.expander("Share this view", icon=":material/link:"):
+        st.markdown(
+            "Every setting on this page is part of its address: copy the address bar and "
+            "whoever opens it sees this exact view. Add `hide=controls` to show only the result."
+        )
+        st.code(f"{base}?{query}" if query else base or "(the page's defaults)")
+        st.code(f"{base}?{query + '&' if query else ''}hide=controls")
+        if note:
+            st.caption(note)
+
+
+def problem(message: str) -> None:
+    """A user-facing problem: what happened and what to change, never a traceback."""
+    st.error(message, icon=":material/warning:")
+
+
+def solver_label(name: str) -> str:
+    return rc.SOLVERS[name].label
+
+
+def solver_controls(
+    prefix: str, defaults: Any, steps: tuple, *, step_label: str = "Δt", also: tuple = ()
+):
+    """Solver, step control, tolerances and Δt (keys <prefix>_solver, _stepping, _rtol, _atol,
+    _dt); returns (solver, stepping, rtol, atol, dt) as chosen. `also` names other solvers
+    that share these controls (a comparison): a control is enabled if any solver uses it."""
+    solver = st.selectbox(
+        "ODE solver",
+        rc.SOLVER_NAMES,
+        index=rc.SOLVER_NAMES.index(defaults.solver),
+        key=f"{prefix}_solver",
+        format_func=solver_label,
+        **BOUND,
+    )
+    solvers = (solver, *also)
+    stepping = st.radio(
+        "Step control",
+        (ADAPTIVE, FIXED),
+        index=(ADAPTIVE, FIXED).index(defaults.stepping),
+        key=f"{prefix}_stepping",
+        disabled=not any(rc.SOLVERS[name].adaptive for name in solvers),
+        help="Euler and RK4 have no error estimate, so they always take fixed steps.",
+        **BOUND,
+    )
+    fixed_by = [stepping == FIXED or not rc.SOLVERS[name].adaptive for name in solvers]
+    fmt = {"format_func": lambda v: f"{v:g}"}
+    all_fixed, none_fixed = all(fixed_by), not any(fixed_by)
+    rtol = st.select_slider(
+        "rtol", TOLERANCES, defaults.rtol, key=f"{prefix}_rtol", disabled=all_fixed, **fmt, **BOUND
+    )
+    atol = st.select_slider(
+        "atol", TOLERANCES, defaults.atol, key=f"{prefix}_atol", disabled=all_fixed, **fmt, **BOUND
+    )
+    dt = st.select_slider(
+        step_label, steps, defaults.dt, key=f"{prefix}_dt", disabled=none_fixed, **fmt, **BOUND
+    )
+    return solver, stepping, rtol, atol, dt
+
+
+def solver_settings(solver: str, stepping: str, rtol: float, atol: float, dt: float):
+    """The SolverSettings these controls describe (fixed steps when the solver cannot adapt)."""
+    if stepping == FIXED or not rc.SOLVERS[solver].adaptive:
+        return rc.SolverSettings(solver, dt=float(dt))
+    return rc.SolverSettings(solver, rtol=float(rtol), atol=float(atol))
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _vega_lite(name: tuple, args: tuple, kwargs: tuple, _build, _args: tuple, _kwargs) -> dict:
+    spec = _build(*_args, **_kwargs).to_dict()  # validated against the schema, once
+    # Tables, not JSON rows: Streamlit turns a table into Arrow twice as fast.
+    rows = spec.get("datasets", {})
+    return {**spec, "datasets": {name: pd.DataFrame(values) for name, values in rows.items()}}
+
+
+def _key(value):
+    """A cheap, content-based stand-in for an argument in the cache key.
+
+    Streamlit's own hashing of a data frame takes about three times as long as hashing its
+    rows with pandas; functions are named by where they are defined.
+    """
+    if isinstance(value, pd.DataFrame):
+        digest = hashlib.md5(pd.util.hash_pandas_object(value).to_numpy().tobytes())
+        digest.update(repr((list(value.columns), list(value.dtypes))).encode())
+        return ("frame", digest.hexdigest())
+    if callable(value):
+        return ("function", value.__code__.co_filename, value.__qualname__)
+    if isinstance(value, tuple | list):
+        return tuple(_key(item) for item in value)
+    return value
+
+
+def chart(build, *args, where: Any = st, **kwargs) -> None:
+    """Draw `build(*args, **kwargs)` (an altair chart), converted to Vega-Lite once per input.
+
+    `st.altair_chart` builds, validates and serialises a chart on every rerun (15–25 ms a
+    chart: most of a spiral rerun, and under a process-wide lock). Here the spec is kept by
+    the builder and its arguments (data frames hashed by content, functions by name) and
+    drawn with `st.vega_lite_chart`: about 1 ms a chart. `build`, and any function among the
+    arguments, must be a pure function of its arguments: a module-level builder, not a
+    closure. (The app never calls `st.altair_chart`, whose conversion switches altair's
+    global data transformer while it runs.)
+    """
+    spec = _vega_lite(_key(build), _key(args), _key(tuple(kwargs.items())), build, args, kwargs)
+    # Streamlit takes the datasets out of the spec it is given: hand it copies of the dicts.
+    where.vega_lite_chart({**spec, "datasets": dict(spec["datasets"])}, width="stretch")
