@@ -5,9 +5,8 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import resnet_charts as charts
+from resode_ui import resnet_charts as charts, widgets as ui
 from resode_ui.lessons import identity_experiment as ie
-from resode_ui.widgets import BOUND, chart, controls, preset_selector, problem, share_link
 
 D = ie.IdentitySettings()  # the defaults
 
@@ -40,24 +39,20 @@ whose MSE over all 21 points is below 0.01. Weights start Glorot-uniform (as in 
 """
 )
 
-with controls():
-    preset_selector("ie", ie.PRESETS)
+with ui.controls():
+    ui.preset_selector("ie", ie.PRESETS)
     c1, c2 = st.columns(2)
-    seed = c1.slider("seed of the run shown", 0, 99, D.seed, key="ie_seed", **BOUND)
+    seed = c1.slider("seed of the run shown", 0, 99, D.seed, key="ie_seed", **ui.BOUND)
     n_seeds = c2.slider(
-        "number of seeds for the statistics", 1, 64, D.n_seeds, key="ie_n_seeds", **BOUND
+        "number of seeds for the statistics", 1, 64, D.n_seeds, key="ie_n_seeds", **ui.BOUND
     )
-share_link("Every run is deterministic for its seed: the link shows the same runs.")
+ui.share_link("Every run is deterministic for its seed: the link shows the same runs.")
 settings = ie.IdentitySettings(seed, n_seeds)
 
 # ----------------------------------------------------------------------------- one run
 
-try:
-    with st.spinner("Training both chains (the plain one runs all 10 000 epochs)…"):
-        runs = ie.single_runs(settings.seed)
-except ValueError as error:
-    problem(str(error))
-    st.stop()
+spinner = "Training both chains (the plain one runs all 10 000 epochs)…"
+runs = ui.result_of(ie.single_runs, settings.seed, spinner=spinner)
 
 st.header(f"One run (seed {seed})")
 cols = iter(st.columns(4))
@@ -80,9 +75,9 @@ losses = [
 ]
 data = pd.DataFrame(dict(zip("xy", rc.identity_data(), strict=True)))
 left, right = st.columns(2)
-chart(charts.identity_fit_chart, pd.concat(curves, ignore_index=True), data, where=left)
+ui.chart(charts.identity_fit_chart, pd.concat(curves, ignore_index=True), data, where=left)
 losses = pd.concat([charts.log_spaced_rows(f, "epoch") for f in losses], ignore_index=True)
-chart(charts.identity_loss_chart, losses, ie.TOL, where=right)
+ui.chart(charts.identity_loss_chart, losses, ie.TOL, where=right)
 st.caption(
     "Left: both fits after training, drawn a little beyond the data (dots) to show the "
     "plain chain bending towards its saturation level. Right: MSE over the 21 points after "
@@ -112,7 +107,7 @@ for label in runs:
         next(cols).metric(
             f"{label}: median epochs", f"{done.median():,.0f}", delta=spread, delta_color="off"
         )
-chart(charts.epochs_distribution_chart, stats.sweep, ie.MAX_EPOCHS)
+ui.chart(charts.epochs_distribution_chart, stats.sweep, ie.MAX_EPOCHS)
 st.caption(
     f"One dot per seed (a fresh initialisation and shuffling each). The seeds run {ie.CHUNK} at "
     "a time in one compiled call; per seed that took "

@@ -4,10 +4,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from resode_ui import node_charts as nc
+from resode_ui import node_charts as nc, widgets as ui
 from resode_ui.advice import divergence_advice
 from resode_ui.lessons import lotka_volterra as lv
-from resode_ui.widgets import BOUND, chart, controls, preset_selector, problem, share_link
 
 NAMES = ("prey x", "predators y")
 D = lv.LotkaVolterraSettings()  # the defaults
@@ -16,7 +15,7 @@ chosen = {}  # field -> the widget's value
 
 def slider(field: str, label: str, low, high, step) -> None:
     default = getattr(D, field)
-    chosen[field] = st.slider(label, low, high, default, step, key=f"lv_{field}", **BOUND)
+    chosen[field] = st.slider(label, low, high, default, step, key=f"lv_{field}", **ui.BOUND)
 
 
 st.title("Lotka–Volterra: learning predator–prey dynamics")
@@ -35,8 +34,8 @@ learned the *rule* rather than the curve, the cycles should continue beyond the 
 """
 )
 
-with controls():
-    preset_selector("lv", lv.PRESETS)
+with ui.controls():
+    ui.preset_selector("lv", lv.PRESETS)
     c1, c2, c3 = st.columns(3)
     with c1:
         st.markdown("**The true system**")
@@ -59,7 +58,7 @@ with controls():
             lv.RATES,
             D.lr,
             key="lv_lr",
-            **BOUND,
+            **ui.BOUND,
         )
         chosen["grow"] = st.checkbox(
             "Grow the window (fit 30 %, then 60 % of the samples first)",
@@ -67,18 +66,14 @@ with controls():
             key="lv_grow",
             help=f"{lv.WARMUP_EPOCHS} epochs on each part first: avoids the slow, damped "
             "imitations a direct fit of several cycles tends to settle on.",
-            **BOUND,
+            **ui.BOUND,
         )
-        chosen["seed"] = int(st.number_input("Seed", 0, 9999, D.seed, 1, key="lv_seed", **BOUND))
+        chosen["seed"] = int(st.number_input("Seed", 0, 9999, D.seed, 1, key="lv_seed", **ui.BOUND))
         slider("horizon", "Prediction horizon", 2.0, 40.0, 1.0)
-share_link("Training is deterministic for a given seed: the link retrains the same network.")
+ui.share_link("Training is deterministic for a given seed: the link retrains the same network.")
 
 settings = lv.LotkaVolterraSettings(**chosen)
-try:
-    result = lv.lesson(settings)
-except ValueError as error:
-    problem(str(error))
-    st.stop()
+result = ui.result_of(lv.lesson, settings)
 fit, data = result.fit, result.data
 
 
@@ -92,9 +87,9 @@ m2.metric("Error beyond the window", percent(result.error_beyond, "–"))
 m3.metric("Final loss", f"{fit.final_loss:.3g}" if np.isfinite(fit.final_loss) else "–")
 m4.metric("Training time", f"{fit.seconds:.1f} s")
 if fit.diverged:
-    problem(divergence_advice(lv.SOLVE, settings.lr))
+    ui.problem(divergence_advice(lv.SOLVE, settings.lr))
 if not result.learned_ok:
-    problem(
+    ui.problem(
         "The learned model blew up before the horizon: it has not captured the dynamics. "
         "Try more epochs, growing the window, or a longer training window."
     )
@@ -108,7 +103,7 @@ series = pd.concat(
     [nc.series_frame(ts, ys, NAMES, source) for source, (ts, ys) in curves.items()],
     ignore_index=True,
 )
-chart(nc.time_series_chart, series, y_title="population", window_end=settings.window)
+ui.chart(nc.time_series_chart, series, y_title="population", window_end=settings.window)
 st.caption(
     "Points: the observed samples. Solid: the true populations. Dashed: the neural ODE, started "
     "from the first sample. The grey line marks the end of the training window."
@@ -117,7 +112,7 @@ left, right = st.columns(2)
 phase = pd.concat(
     [nc.path_frame(ts, ys, source) for source, (ts, ys) in curves.items()], ignore_index=True
 )
-chart(nc.phase_plane_chart, phase, x_title=NAMES[0], y_title=NAMES[1], where=left)
+ui.chart(nc.phase_plane_chart, phase, x_title=NAMES[0], y_title=NAMES[1], where=left)
 left.caption("The phase plane: true orbits are closed curves.")
 conserved = pd.concat(
     [
@@ -126,12 +121,14 @@ conserved = pd.concat(
     ],
     ignore_index=True,
 ).dropna()
-chart(nc.time_series_chart, conserved, y_title="H(x, y)", window_end=settings.window, where=right)
+ui.chart(
+    nc.time_series_chart, conserved, y_title="H(x, y)", window_end=settings.window, where=right
+)
 right.caption("The conserved quantity H along the true and the learned path.")
 
 with st.expander("Training history"):
     history = pd.DataFrame({"epoch": np.arange(1, fit.epochs + 1), "loss": fit.losses})
-    chart(nc.history_chart, history, y_title="loss (sum of squares, standardised)")
+    ui.chart(nc.history_chart, history, y_title="loss (sum of squares, standardised)")
     st.caption(
         "With a growing window the loss jumps up twice, when more samples join the sum; the "
         "last stage fits all of them."

@@ -5,10 +5,9 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import node_charts as nc
+from resode_ui import node_charts as nc, widgets as ui
 from resode_ui.advice import divergence_advice
 from resode_ui.lessons import regression_flow as flow
-from resode_ui.widgets import BOUND, chart, controls, preset_selector, problem, share_link
 
 D = flow.FlowSettings()  # the defaults
 
@@ -53,33 +52,26 @@ the loss) lets the points go *around* each other instead (Dupont et al., 2019).
 """
 )
 
-with controls():
-    preset_selector("rf", flow.PRESETS)
+with ui.controls():
+    ui.preset_selector("rf", flow.PRESETS)
     c1, c2, c3 = st.columns(3)
-    task = c1.selectbox("Map to learn", flow.TASKS, key="rf_task", **BOUND)
-    points = c1.slider("Training points", 4, 32, D.points, key="rf_points", **BOUND)
+    task = c1.selectbox("Map to learn", flow.TASKS, key="rf_task", **ui.BOUND)
+    points = c1.slider("Training points", 4, 32, D.points, key="rf_points", **ui.BOUND)
     extra = c2.slider(
-        "Extra dimensions for the augmented ODE", 1, 3, D.extra, key="rf_extra", **BOUND
+        "Extra dimensions for the augmented ODE", 1, 3, D.extra, key="rf_extra", **ui.BOUND
     )
     blocks = c2.slider(
-        "ResNet blocks", 1, rc.TinyResNet.MAX_BLOCKS, D.blocks, key="rf_blocks", **BOUND
+        "ResNet blocks", 1, rc.TinyResNet.MAX_BLOCKS, D.blocks, key="rf_blocks", **ui.BOUND
     )
     epochs = c3.slider(
-        "Epochs (all three models)", 100, 2000, D.epochs, 100, key="rf_epochs", **BOUND
+        "Epochs (all three models)", 100, 2000, D.epochs, 100, key="rf_epochs", **ui.BOUND
     )
-    lr = c3.select_slider("Adam learning rate", flow.RATES, D.lr, key="rf_lr", **BOUND)
-    seed = c3.number_input("Seed", 0, 9999, D.seed, 1, key="rf_seed", **BOUND)
-share_link("Training is deterministic for a given seed: the link shows the same fits.")
+    lr = c3.select_slider("Adam learning rate", flow.RATES, D.lr, key="rf_lr", **ui.BOUND)
+    seed = c3.number_input("Seed", 0, 9999, D.seed, 1, key="rf_seed", **ui.BOUND)
+ui.share_link("Training is deterministic for a given seed: the link shows the same fits.")
 
 settings = flow.FlowSettings(task, points, extra, blocks, epochs, lr, int(seed))
-bar = st.progress(0.0)
-try:
-    result = flow.lesson(settings, bar.progress)
-except ValueError as error:
-    problem(str(error))
-    st.stop()
-finally:
-    bar.empty()
+result = ui.result_of(flow.lesson, settings, progress="Training …")
 x, y = result.x, result.y
 dim, representable = rc.FLOW_TASKS[task]
 coordinates = "x (of {} coordinates)" if dim == 1 else "(x₁, x₂) of {} coordinates"
@@ -102,7 +94,7 @@ MODELS = (  # (the fit, its metric, its legend, the heading of its paths)
 for (model, metric, _, _), column in zip(MODELS, st.columns(3), strict=True):
     column.metric(f"{metric}: MSE", f"{model.mse:.4f}")
 if result.plain.diverged or result.augmented.diverged:
-    problem(divergence_advice(flow.SOLVE, lr, what="A neural-ODE fit"))
+    ui.problem(divergence_advice(flow.SOLVE, lr, what="A neural-ODE fit"))
 if representable:
     st.success(
         f"A flow in {dim}-D can represent this map: all three models should fit it.", icon="✅"
@@ -120,9 +112,9 @@ for (model, _, _, heading), column in zip(MODELS, st.columns(3), strict=True):
     frame = paths_frame(model.ts, model.paths, x)
     if dim == 1:
         x_title = "block" if model is result.resnet else "t"
-        chart(nc.flow_lines_chart, frame, x_title=x_title, where=column)
+        ui.chart(nc.flow_lines_chart, frame, x_title=x_title, where=column)
     else:
-        chart(nc.flow_plane_chart, frame, where=column)
+        ui.chart(nc.flow_plane_chart, frame, where=column)
 if dim == 1:
     st.caption(
         "Colour: the starting value. In the plain neural ODE the lines never cross. The "
@@ -131,7 +123,7 @@ if dim == 1:
     st.markdown(
         "**The augmented ODE in its (x, a) plane: the points swap by going around each other**"
     )
-    chart(
+    ui.chart(
         nc.flow_plane_chart,
         paths_frame(result.augmented.ts, result.augmented.paths, x),
         x_title="x",
@@ -152,7 +144,7 @@ if dim == 1:
         ignore_index=True,
     )
     targets = pd.DataFrame({"x": x[:, 0], "y": y[:, 0]})
-    chart(nc.fitted_map_chart, targets, curves)
+    ui.chart(nc.fitted_map_chart, targets, curves)
     st.caption(
         "Black dots: the training pairs. The plain neural ODE's map can only increase: for "
         "y = −x its best effort is to squeeze every point towards 0."
@@ -163,7 +155,7 @@ else:
         pd.DataFrame({"x": end[:, 0], "y": end[:, 1], "kind": kind, "point": np.arange(len(end))})
         for end, kind in [*ends, (y, "target")]
     ]
-    chart(nc.map_arrows_chart, pd.concat(frames, ignore_index=True))
+    ui.chart(nc.map_arrows_chart, pd.concat(frames, ignore_index=True))
     st.caption("Targets and where each model puts the inputs.")
 
 history = pd.concat(
@@ -174,7 +166,7 @@ history = pd.concat(
     ignore_index=True,
 )
 with st.expander("Training histories"):
-    chart(nc.history_chart, history, y_title="mean squared error")
+    ui.chart(nc.history_chart, history, y_title="mean squared error")
     st.caption(
         "All three with Adam and the same number of epochs; the neural ODEs' rate decays to "
         f"{100 * flow.FINAL_RATE:.0f} % of its start. The field V(x, t) has {flow.WIDTH} hidden "

@@ -5,18 +5,9 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import node_charts as nc, resnet_charts as charts
+from resode_ui import node_charts as nc, resnet_charts as charts, widgets as ui
 from resode_ui.lessons import resnet_euler
 from resode_ui.lessons.resnet_euler import EXACT, LAYERS, T_END, U0
-from resode_ui.widgets import (
-    BOUND,
-    chart,
-    controls,
-    preset_selector,
-    problem,
-    share_link,
-    solver_label,
-)
 
 D = resnet_euler.ResnetEulerSettings()  # the defaults
 SOLVERS = resnet_euler.FIXED_STEP_SOLVERS
@@ -45,24 +36,26 @@ $t_{\ell-1}$. We keep $T = 2$ fixed and choose the number of layers $L$, hence $
 """
 )
 
-with controls():
-    preset_selector("re", resnet_euler.PRESETS)
+with ui.controls():
+    ui.preset_selector("re", resnet_euler.PRESETS)
     c1, c2, c3 = st.columns(3)
-    layers = c1.slider("layers L (Δt = 2 / L)", 2, MAX_LAYERS, D.layers, key="re_layers", **BOUND)
+    layers = c1.slider(
+        "layers L (Δt = 2 / L)", 2, MAX_LAYERS, D.layers, key="re_layers", **ui.BOUND
+    )
     solver = c2.selectbox(
         "compare with solver (same Δt)",
         SOLVERS,
         index=SOLVERS.index(D.solver),
-        format_func=solver_label,
+        format_func=ui.solver_label,
         key="re_solver",
-        **BOUND,
+        **ui.BOUND,
     )
-    seed = c3.slider("seed of the vector field", 0, 20, D.seed, key="re_seed", **BOUND)
+    seed = c3.slider("seed of the vector field", 0, 20, D.seed, key="re_seed", **ui.BOUND)
     compare = st.toggle(
         "Compare two configurations side by side",
         key="re_compare",
         help="Two step counts and methods for the same vector field, on shared axes.",
-        **BOUND,
+        **ui.BOUND,
     )
     sides = []
     for side, column in zip("ab", st.columns(2), strict=True):
@@ -74,7 +67,7 @@ with controls():
                 getattr(D, f"{side}_layers"),
                 key=f"re_{side}_layers",
                 disabled=not compare,
-                **BOUND,
+                **ui.BOUND,
             )
         )
         sides.append(
@@ -85,17 +78,13 @@ with controls():
                 format_func=resnet_euler.method_label,
                 key=f"re_{side}_solver",
                 disabled=not compare,
-                **BOUND,
+                **ui.BOUND,
             )
         )
-share_link()
+ui.share_link()
 
 settings = resnet_euler.ResnetEulerSettings(layers, solver, seed, compare, *sides)
-try:
-    paths, compared = resnet_euler.lesson(settings)
-except ValueError as error:
-    problem(str(error))
-    st.stop()
+paths, compared = ui.result_of(resnet_euler.lesson, settings)
 
 if compared:
     st.header("Side by side: two configurations")
@@ -126,8 +115,8 @@ compare the errors at equal cost.
             help="L steps × evaluations per step: the cost of one forward pass.",
         )
     # One chart per row holding both sides, on shared axes.
-    chart(nc.side_by_side, charts.layer_trajectory_chart, tuple(time_frames), tuple(titles))
-    chart(nc.side_by_side, charts.phase_plane_chart, tuple(plane_frames), tuple(titles))
+    ui.chart(nc.side_by_side, charts.layer_trajectory_chart, tuple(time_frames), tuple(titles))
+    ui.chart(nc.side_by_side, charts.phase_plane_chart, tuple(plane_frames), tuple(titles))
     st.caption(
         f"The path of x(0) = ({U0[0]:g}, {U0[1]:g}) (top) and of the five starting points in the "
         "(x₁, x₂) plane (bottom) for both configurations, on the same axes. Turn the toggle "
@@ -135,7 +124,7 @@ compare the errors at equal cost.
     )
 
 st.header("1 · The layers trace an Euler path")
-label = solver_label(solver)
+label = ui.solver_label(solver)
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Δt = T / L", f"{T_END / layers:.4g}")
 m2.metric(
@@ -148,8 +137,8 @@ m3.metric("ResNet error at T", f"{paths.resnet_error:.2e}", help="Against the ex
 m4.metric(f"{label} error at T", f"{paths.solver_error:.2e}")
 sources = {LAYERS: "resnet", "Euler solve": "euler", f"{label}, same Δt": "other", EXACT: "exact"}
 left, right = st.columns(2)
-chart(charts.layer_trajectory_chart, resnet_euler.time_frame(paths, sources), where=left)
-chart(
+ui.chart(charts.layer_trajectory_chart, resnet_euler.time_frame(paths, sources), where=left)
+ui.chart(
     charts.phase_plane_chart,
     resnet_euler.phase_frame(paths, {LAYERS: "resnet", EXACT: "exact"}),
     where=right,
@@ -180,9 +169,9 @@ def convergence() -> None:
         "solvers",
         SOLVERS,
         list(resnet_euler.ORDER_SOLVERS),
-        format_func=solver_label,
+        format_func=ui.solver_label,
         key="re_solvers",
-        **BOUND,
+        **ui.BOUND,
     )
     if not solvers:
         st.info("Pick at least one solver.")
@@ -190,11 +179,11 @@ def convergence() -> None:
     try:
         study = resnet_euler.convergence(tuple(solvers), seed)
     except ValueError as error:
-        problem(str(error))
+        ui.problem(str(error))
         return
     floor, steps = resnet_euler.ERROR_FLOOR, resnet_euler.CONVERGENCE_STEPS
     left, right = st.columns([3, 2])
-    chart(charts.convergence_chart, study["errors"], floor, where=left)
+    ui.chart(charts.convergence_chart, study["errors"], floor, where=left)
     orders = study["orders"].copy()
     slopes = orders["observed slope"]
     orders["observed slope"] = slopes.map(lambda v: f"{v:.2f}" if np.isfinite(v) else "—")
@@ -244,7 +233,7 @@ param_frame = pd.DataFrame(
 p1, p2 = st.columns(2)
 p1.metric(f"ResNet with L = {layers}", f"{paths.resnet_params:,} parameters")
 p2.metric("the vector field", f"{paths.field_params:,} parameters")
-chart(charts.parameter_count_chart, param_frame, layers)
+ui.chart(charts.parameter_count_chart, param_frame, layers)
 
 st.markdown(
     """

@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from resode_ui import node_charts as nc
+from resode_ui import node_charts as nc, widgets as ui
 from resode_ui.lessons import resnet_vs_node as rn
-from resode_ui.widgets import BOUND, chart, controls, preset_selector, problem, share_link
 
 D = rn.ResnetVsNodeSettings()  # the defaults
 
@@ -29,39 +28,33 @@ so both compute the same function. Memory is what XLA reports for the compiled g
 """
 )
 
-with controls():
-    preset_selector("rn", rn.PRESETS)
+with ui.controls():
+    ui.preset_selector("rn", rn.PRESETS)
     c1, c2 = st.columns([3, 1])
     depths = c1.multiselect(
         "Depths L (number of layers / Euler steps)",
         rn.DEPTH_CHOICES,
         list(D.depths),
         key="rn_depths",
-        **BOUND,
+        **ui.BOUND,
     )
-    width = c2.select_slider("State width w", rn.WIDTHS, D.width, key="rn_width", **BOUND)
-share_link(
+    width = c2.select_slider("State width w", rn.WIDTHS, D.width, key="rn_width", **ui.BOUND)
+ui.share_link(
     "Parameter counts, memory and gradient differences are the same from a link; "
     "times are measured on the server each time and vary."
 )
 
-bar = st.progress(0.0, text="Compiling one gradient per depth and model …")
-try:
-    costs = rn.depth_costs(tuple(depths), width, lambda f, text: bar.progress(f, text))
-except ValueError as error:
-    problem(str(error))
-    st.stop()
-finally:
-    bar.empty()
+progress = "Compiling one gradient per depth and model …"
+costs = ui.result_of(rn.depth_costs, tuple(depths), width, progress=progress)
 table = costs.table
 
 st.subheader("Parameters and memory against depth")
 backprop, adjoint = (rn.METHODS[m][0] for m in ("node_backprop", "node_backsolve"))
 params_frame = table[table["model"] != adjoint].replace({backprop: "neural ODE"})
 left, right = st.columns(2)
-chart(nc.scaling_chart, params_frame, y="parameters", y_title="trainable parameters", where=left)
+ui.chart(nc.scaling_chart, params_frame, y="parameters", y_title="trainable parameters", where=left)
 left.caption("The ResNet's parameters grow like L; the neural ODE's field stays the same size.")
-chart(
+ui.chart(
     nc.scaling_chart, table, y="memory (KiB)", y_title="memory of the gradient (KiB)", where=right
 )
 right.caption(
@@ -70,13 +63,13 @@ right.caption(
 )
 
 left, right = st.columns(2)
-chart(nc.scaling_chart, table, y="time (ms)", y_title="time of one gradient (ms)", where=left)
+ui.chart(nc.scaling_chart, table, y="time (ms)", y_title="time of one gradient (ms)", where=left)
 left.caption(
     "All three grow like L for large L (for small L the fixed cost of a call dominates). "
     "The adjoint does more arithmetic (it re-solves the states backwards alongside the "
     "gradient) but touches less memory; on a small CPU problem the measured times are noisy."
 )
-chart(
+ui.chart(
     nc.scaling_chart,
     costs.agreement,
     y="difference",
@@ -111,13 +104,13 @@ def adaptive_adjoint() -> None:
         D.rtol,
         key="rn_rtol",
         format_func=lambda v: f"{v:.0e}",
-        **BOUND,
+        **ui.BOUND,
     )
     with st.spinner("Computing both gradients …"):
         try:
             comparison = rn.adaptive_adjoint(float(rtol), width)
         except ValueError as error:
-            problem(str(error))
+            ui.problem(str(error))
             return
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Relative gradient difference", f"{comparison['relative_difference']:.1e}")

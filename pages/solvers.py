@@ -6,17 +6,8 @@ import numpy as np
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import node_charts as nc
+from resode_ui import node_charts as nc, widgets as ui
 from resode_ui.lessons import solvers
-from resode_ui.widgets import (
-    BOUND,
-    chart,
-    controls,
-    preset_selector,
-    problem,
-    share_link,
-    solver_label,
-)
 
 D = solvers.SolversSettings()  # the defaults
 EQUATIONS = {
@@ -42,31 +33,26 @@ needs far fewer steps for the same accuracy.
 """
 )
 
-with controls():
-    preset_selector("sv", solvers.PRESETS)
-    system = st.radio("System", tuple(solvers.SYSTEMS), key="sv_system", horizontal=True, **BOUND)
+with ui.controls():
+    ui.preset_selector("sv", solvers.PRESETS)
+    system = st.radio(
+        "System", tuple(solvers.SYSTEMS), key="sv_system", horizontal=True, **ui.BOUND
+    )
     chosen = st.multiselect(
         "Solvers",
         rc.SOLVER_NAMES,
         default=list(D.solvers),
         key="sv_solvers",
-        format_func=solver_label,
-        **BOUND,
+        format_func=ui.solver_label,
+        **ui.BOUND,
     )
-share_link()
+ui.share_link()
 t_end = solvers.SYSTEMS[system].t_span[1]
 st.latex(EQUATIONS[system] + rf",\quad T = {t_end:g}")
 
 # The target, steps and rtol widgets live in the fragments below; each sets its own field.
 settings = solvers.SolversSettings(system, tuple(chosen))
-bar = st.progress(0.0)
-try:
-    result = solvers.lesson(settings, bar.progress)
-except ValueError as error:
-    problem(str(error))
-    st.stop()
-finally:
-    bar.empty()
+result = ui.result_of(solvers.lesson, settings, progress="Solving …")
 
 st.info(
     "The app computes in **float32**: about 7 significant digits. Errors stop shrinking near "
@@ -79,7 +65,7 @@ st.info(
 
 
 def convergence(study: solvers.Study, x_title: str) -> None:
-    chart(
+    ui.chart(
         nc.convergence_chart,
         study.points,
         fits=study.lines,
@@ -93,7 +79,7 @@ def slope_table(study: solvers.Study, heading: str):
     """The fitted slopes with each method's name, `heading` the slope column."""
     slopes = study.slopes
     shown = slopes["slope"].map(lambda s: f"{s:.2f}" if np.isfinite(s) else "–")
-    return slopes.assign(method=slopes["solver"].map(solver_label), **{heading: shown})
+    return slopes.assign(method=slopes["solver"].map(ui.solver_label), **{heading: shown})
 
 
 # ----------------------------------------------------------------------------- fixed steps
@@ -134,11 +120,11 @@ def accuracy_target() -> None:
         D.target,
         key="sv_target",
         **SCIENTIFIC,
-        **BOUND,
+        **ui.BOUND,
     )
     needed = solvers.evaluations_needed(result.fixed, target)
     title = f"function evaluations to reach error ≤ {target:.0e}"
-    chart(
+    ui.chart(
         nc.bar_chart, needed.dropna(), category="solver", value="evaluations", title=title, log=True
     )
     missing = needed[needed["evaluations"].isna()]["solver"].tolist()
@@ -190,7 +176,7 @@ def cost() -> None:
     st.subheader("What one solve costs")
     c1, c2 = st.columns(2)
     steps = c1.select_slider(
-        "Fixed steps n (Δt = T/n)", solvers.COST_STEPS, D.steps, key="sv_steps", **BOUND
+        "Fixed steps n (Δt = T/n)", solvers.COST_STEPS, D.steps, key="sv_steps", **ui.BOUND
     )
     rtol = c2.select_slider(
         "Adaptive rtol (atol = 10⁻² rtol)",
@@ -198,7 +184,7 @@ def cost() -> None:
         D.rtol,
         key="sv_rtol",
         **SCIENTIFIC,
-        **BOUND,
+        **ui.BOUND,
     )
     table = solvers.cost_table(dataclasses.replace(settings, steps=steps, rtol=rtol))
     st.dataframe(

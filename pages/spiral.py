@@ -4,18 +4,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from resode_ui import node_charts as nc
+from resode_ui import node_charts as nc, widgets as ui
 from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.lessons import spiral
-from resode_ui.widgets import (
-    BOUND,
-    chart,
-    controls,
-    preset_selector,
-    problem,
-    share_link,
-    solver_controls,
-)
 
 NAMES = ("u₁", "u₂")
 D = spiral.SpiralSettings()  # the defaults
@@ -49,12 +40,12 @@ through every solver step.
 """
 )
 
-with controls():
-    preset_selector("sp", spiral.PRESETS)
+with ui.controls():
+    ui.preset_selector("sp", spiral.PRESETS)
     data_col, train_col, solver_col = st.columns(3)
     with data_col:
         st.markdown("**Data**")
-        mode = st.radio("Training data", (spiral.ONE, spiral.SEVERAL), key="sp_data", **BOUND)
+        mode = st.radio("Training data", (spiral.ONE, spiral.SEVERAL), key="sp_data", **ui.BOUND)
         n_traj = st.slider(
             "Number of trajectories",
             2,
@@ -63,18 +54,20 @@ with controls():
             key="sp_n_traj",
             disabled=mode == spiral.ONE,
             help="Starting points spread evenly over the ring 0.5 ≤ |u₀| ≤ 2.5.",
-            **BOUND,
+            **ui.BOUND,
         )
-        samples = st.slider("Samples per trajectory", 4, 64, D.samples, key="sp_samples", **BOUND)
-        uneven = st.checkbox("Uneven sampling (random sample times)", key="sp_uneven", **BOUND)
+        samples = st.slider(
+            "Samples per trajectory", 4, 64, D.samples, key="sp_samples", **ui.BOUND
+        )
+        uneven = st.checkbox("Uneven sampling (random sample times)", key="sp_uneven", **ui.BOUND)
         noise = st.slider(
-            "Noise (standard deviation)", 0.0, 0.3, D.noise, 0.01, key="sp_noise", **BOUND
+            "Noise (standard deviation)", 0.0, 0.3, D.noise, 0.01, key="sp_noise", **ui.BOUND
         )
-        seed = st.number_input("Seed", 0, 9999, D.seed, 1, key="sp_seed", **BOUND)
+        seed = st.number_input("Seed", 0, 9999, D.seed, 1, key="sp_seed", **ui.BOUND)
     with train_col:
         st.markdown("**Training**")
-        epochs = st.slider("Epochs", 5, 3000, D.epochs, 5, key="sp_epochs", **BOUND)
-        lr = st.select_slider("Adam learning rate", spiral.RATES, D.lr, key="sp_lr", **BOUND)
+        epochs = st.slider("Epochs", 5, 3000, D.epochs, 5, key="sp_epochs", **ui.BOUND)
+        lr = st.select_slider("Adam learning rate", spiral.RATES, D.lr, key="sp_lr", **ui.BOUND)
         decay = st.select_slider(
             "Final learning rate (fraction of the first)",
             spiral.DECAYS,
@@ -82,21 +75,21 @@ with controls():
             key="sp_decay",
             help="1.0 keeps the rate constant (as the notes); smaller values decay it "
             "exponentially.",
-            **BOUND,
+            **ui.BOUND,
         )
         compare = st.toggle(
             "Compare with a second number of epochs",
             key="sp_compare",
             help="Trains a second fit, B, with every other setting equal, and shows both.",
-            **BOUND,
+            **ui.BOUND,
         )
         b_epochs = st.slider(
-            "B: epochs", 5, 3000, D.b_epochs, 5, key="sp_b_epochs", disabled=not compare, **BOUND
+            "B: epochs", 5, 3000, D.b_epochs, 5, key="sp_b_epochs", disabled=not compare, **ui.BOUND
         )
     with solver_col:
         st.markdown("**Solver**")
-        solver, stepping, rtol, atol, dt = solver_controls("sp", D, spiral.STEPS)
-share_link("Training is deterministic for a given seed: the link retrains the same network.")
+        solver, stepping, rtol, atol, dt = ui.solver_controls("sp", D, spiral.STEPS)
+ui.share_link("Training is deterministic for a given seed: the link retrains the same network.")
 
 settings = spiral.SpiralSettings(
     mode,
@@ -116,12 +109,8 @@ settings = spiral.SpiralSettings(
     atol,
     dt,
 )
-try:
-    result = spiral.lesson(settings)
-    result_b = spiral.lesson(settings, epochs=b_epochs) if compare else None
-except ValueError as error:
-    problem(str(error))
-    st.stop()
+result = ui.result_of(spiral.lesson, settings)
+result_b = ui.result_of(spiral.lesson, settings, b_epochs) if compare else None
 fit, data = result.fit, result.data
 
 m1, m2, m3, m4 = st.columns(4)
@@ -130,7 +119,7 @@ m2.metric("Final loss", f"{fit.final_loss:.4g}")
 m3.metric("Epochs run", f"{fit.epochs}")
 m4.metric("Training time", f"{fit.seconds:.2f} s")
 if fit.diverged:
-    problem(divergence_advice(result.settings.solve, lr))
+    ui.problem(divergence_advice(result.settings.solve, lr))
 
 
 def series(res: spiral.SpiralResult, index: int) -> pd.DataFrame:
@@ -162,9 +151,9 @@ over starting points on a 15 × 15 grid of the plane.
             c1.metric(f"{side}: final loss", f"{res.fit.final_loss:.4g}")
             c2.metric(f"{side}: error on data", f"{res.own_error_pct:.1f} %")
             c3.metric(f"{side}: error, plane", f"{res.plane_error_pct:.0f} %")
-            chart(nc.time_series_chart, series(res, 0), y_title="u")
+            ui.chart(nc.time_series_chart, series(res, 0), y_title="u")
             if res.fit.diverged:
-                problem(divergence_advice(res.settings.solve, lr, what=side))
+                ui.problem(divergence_advice(res.settings.solve, lr, what=side))
     st.caption(
         "The first trajectory of each fit: samples (points), true (solid), learned (dashed). "
         f"From A to B the error on the training data goes from {result.own_error_pct:.0f} % to "
@@ -186,7 +175,7 @@ index = st.number_input(
     key="sp_traj_index",
     disabled=n_shown == 1,
     help="With several trajectories, pick which one the time plot shows.",
-    **BOUND,
+    **ui.BOUND,
 )
 index = min(int(index), n_shown) - 1
 paths = [
@@ -199,12 +188,12 @@ paths = [
     )
 ]
 left, right = st.columns(2)
-chart(nc.time_series_chart, series(result, index), y_title="u", where=left)
+ui.chart(nc.time_series_chart, series(result, index), y_title="u", where=left)
 left.caption(
     f"Trajectory {index + 1}: samples (points), the true solution (solid) and the learned one "
     "(dashed)."
 )
-chart(nc.phase_plane_chart, pd.concat(paths, ignore_index=True), where=right)
+ui.chart(nc.phase_plane_chart, pd.concat(paths, ignore_index=True), where=right)
 right.caption("The phase plane: every training trajectory, true (solid) and learned (dashed).")
 
 st.subheader("What the network learned: the vector field")
@@ -212,8 +201,8 @@ true_q = nc.quiver_frame(result.grid, result.true_field)
 domain = (float(true_q["log10_speed"].min()), float(true_q["log10_speed"].max()))
 learned_q = nc.quiver_frame(result.grid, result.learned_field)
 left, right = st.columns(2)
-chart(nc.quiver_chart, true_q, title="true: Aᵀu³", color_domain=domain, where=left)
-chart(nc.quiver_chart, learned_q, title="learned: V(u; θ)", color_domain=domain, where=right)
+ui.chart(nc.quiver_chart, true_q, title="true: Aᵀu³", color_domain=domain, where=left)
+ui.chart(nc.quiver_chart, learned_q, title="learned: V(u; θ)", color_domain=domain, where=right)
 st.caption(
     "Arrows show the direction of the field, colour its speed (log scale, same colours on both "
     "sides). Where the training trajectories passed, the two should agree; elsewhere the network "
@@ -225,8 +214,8 @@ history = pd.DataFrame(
     {"epoch": np.arange(1, fit.epochs + 1), "loss": fit.losses, "grad_norm": fit.grad_norms}
 )
 left, right = st.columns(2)
-chart(nc.history_chart, history, y="loss", y_title="loss (sum of squares)", where=left)
-chart(nc.history_chart, history, y="grad_norm", y_title="gradient norm ‖∂L/∂θ‖", where=right)
+ui.chart(nc.history_chart, history, y="loss", y_title="loss (sum of squares)", where=left)
+ui.chart(nc.history_chart, history, y="grad_norm", y_title="gradient norm ‖∂L/∂θ‖", where=right)
 rate = (
     f"a constant rate of {lr:g}"
     if decay == 1.0
@@ -253,9 +242,9 @@ def extrapolation() -> None:
     """Its own section: moving these sliders reruns only this part of the page."""
     c1, c2, c3 = st.columns(3)
     box = spiral.BOX
-    u1 = c1.slider("u₁(0)", -box, box, 1.0, 0.1, key="sp_x_u1", **BOUND)
-    u2 = c2.slider("u₂(0)", -box, box, 1.0, 0.1, key="sp_x_u2", **BOUND)
-    horizon = c3.slider("Horizon T", 0.5, 6.0, 3.0, 0.25, key="sp_x_horizon", **BOUND)
+    u1 = c1.slider("u₁(0)", -box, box, 1.0, 0.1, key="sp_x_u1", **ui.BOUND)
+    u2 = c2.slider("u₂(0)", -box, box, 1.0, 0.1, key="sp_x_u2", **ui.BOUND)
+    horizon = c3.slider("Horizon T", 0.5, 6.0, 3.0, 0.25, key="sp_x_horizon", **ui.BOUND)
     ext = spiral.extrapolate(result.settings, fit.model, (u1, u2), horizon)
     e1, e2 = st.columns(2)
     e1.metric(
@@ -264,20 +253,20 @@ def extrapolation() -> None:
     )
     e2.metric("Distance of u₀ from the training start (2, 0)", f"{np.hypot(u1 - 2.0, u2):.2f}")
     if not ext["ok"]:
-        problem(
+        ui.problem(
             unsolved_advice(result.settings.solve, "from this starting point")
             + " It has not learned anything reliable there."
         )
     frames = {s: nc.series_frame(ext["ts"], ext[s], NAMES, s) for s in ("true", "learned")}
     left, right = st.columns(2)
-    chart(
+    ui.chart(
         nc.time_series_chart,
         pd.concat(frames.values(), ignore_index=True),
         y_title="u",
         window_end=spiral.SYSTEM.t_span[1],
         where=left,
     )
-    chart(
+    ui.chart(
         nc.phase_plane_chart,
         pd.concat([nc.path_frame(ext["ts"], ext[s], s) for s in frames], ignore_index=True),
         where=right,
@@ -291,7 +280,7 @@ def extrapolation() -> None:
             "label": ["training start"] * n_shown + ["your u₀"],
         }
     )
-    chart(
+    ui.chart(
         nc.error_heatmap,
         nc.heatmap_frame(spiral.grid_points(spiral.MAP_SIDE), errors),
         markers=markers,

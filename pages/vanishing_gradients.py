@@ -6,9 +6,8 @@ import numpy as np
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import resnet_charts as charts
+from resode_ui import resnet_charts as charts, widgets as ui
 from resode_ui.lessons import vanishing_gradients as vg
-from resode_ui.widgets import BOUND, chart, controls, preset_selector, problem, share_link
 
 D = vg.VanishingSettings()  # the defaults
 
@@ -46,18 +45,20 @@ the sidebar; $h$ is the $\Delta t$ of the page "ResNet = forward Euler").
 """
 )
 
-with controls(st.sidebar):
-    preset_selector("vg", vg.PRESETS)
+with ui.controls(st.sidebar):
+    ui.preset_selector("vg", vg.PRESETS)
     st.subheader("Networks")
-    depth = st.slider("depth L (layers)", 2, rc.ResNet.MAX_DEPTH, D.depth, key="vg_depth", **BOUND)
-    width = st.select_slider("width", vg.WIDTHS, D.width, key="vg_width", **BOUND)
+    depth = st.slider(
+        "depth L (layers)", 2, rc.ResNet.MAX_DEPTH, D.depth, key="vg_depth", **ui.BOUND
+    )
+    width = st.select_slider("width", vg.WIDTHS, D.width, key="vg_width", **ui.BOUND)
     activation = st.selectbox(
         "activation σ",
         list(vg.ACTIVATIONS),
         list(vg.ACTIVATIONS).index(D.activation),
         format_func=vg.ACTIVATIONS.get,
         key="vg_activation",
-        **BOUND,
+        **ui.BOUND,
     )
     init_scale = st.slider(
         "initialisation scale",
@@ -67,9 +68,9 @@ with controls(st.sidebar):
         0.05,
         key="vg_init_scale",
         help="Weights are drawn with standard deviation scale/√width; 1 is the LeCun/Glorot value.",
-        **BOUND,
+        **ui.BOUND,
     )
-    seed = st.slider("seed", 0, 20, D.seed, key="vg_seed", **BOUND)
+    seed = st.slider("seed", 0, 20, D.seed, key="vg_seed", **ui.BOUND)
     branch = st.selectbox(
         "ResNet step h",
         list(vg.BRANCH_SCALES),
@@ -77,32 +78,30 @@ with controls(st.sidebar):
         key="vg_branch",
         help="Scale of each residual branch. h = 1 is He et al.'s block; smaller h keeps the "
         "signal of a deep net without normalisation layers bounded (see 'ResNet = forward Euler').",
-        **BOUND,
+        **ui.BOUND,
     )
     show = st.radio(
-        "show", vg.SHOWN, vg.SHOWN.index(D.show), horizontal=True, key="vg_show", **BOUND
+        "show", vg.SHOWN, vg.SHOWN.index(D.show), horizontal=True, key="vg_show", **ui.BOUND
     )
     st.subheader("Training (Adam, full batch)")
-    epochs = st.slider("epochs", 0, 1000, D.epochs, 50, key="vg_epochs", **BOUND)
+    epochs = st.slider("epochs", 0, 1000, D.epochs, 50, key="vg_epochs", **ui.BOUND)
     learning_rate = st.select_slider(
         "learning rate",
         vg.RATES,
         D.learning_rate,
         format_func=lambda v: f"{v:g}",
         key="vg_learning_rate",
-        **BOUND,
+        **ui.BOUND,
     )
-share_link("The seed fixes the weights: the link rebuilds and retrains the same nets.", st.sidebar)
+ui.share_link(
+    "The seed fixes the weights: the link rebuilds and retrains the same nets.", st.sidebar
+)
 
 settings = vg.VanishingSettings(
     depth, width, activation, init_scale, seed, branch, show, epochs, learning_rate
 )
-try:
-    with st.spinner("Computing gradients and training three networks…"):
-        result = vg.lesson(settings.study)
-except ValueError as error:
-    problem(str(error))
-    st.stop()
+spinner = "Computing gradients and training three networks…"
+result = ui.result_of(vg.lesson, settings.study, spinner=spinner)
 
 
 def shown(frame):
@@ -123,7 +122,7 @@ c3.metric(
 grads = shown(result.grads)
 y_domain = charts.log_domain(grads["grad_norm"])
 for column, stage in zip(st.columns(2), grads["stage"].unique(), strict=True):
-    chart(charts.grad_norm_chart, grads[grads["stage"] == stage], stage, y_domain, where=column)
+    ui.chart(charts.grad_norm_chart, grads[grads["stage"] == stage], stage, y_domain, where=column)
 if np.any(plain <= 0):
     st.caption(
         f"The plain net's gradient is exactly 0 in float32 (underflow) for layers "
@@ -163,7 +162,7 @@ if epochs == 0:
 else:
     for column, (name, value) in zip(st.columns(len(finals)), finals.items(), strict=True):
         column.metric(f"{name}: final loss", f"{value:.2e}")
-    chart(charts.loss_curves_chart, result.losses)
+    ui.chart(charts.loss_curves_chart, result.losses)
 if activation != "tanh":
     st.caption(
         f"With {vg.ACTIVATIONS[activation]} every layer outputs values ≥ 0 (or ≥ −0.17 for "
@@ -192,7 +191,7 @@ The shortcut is an addition, nothing else: **no extra parameters** and a negligi
 def small_weights() -> None:
     """Its own section: moving the factor reruns only this part of the page."""
     factor = st.slider(
-        "multiply every weight and bias by", 0.0, 1.0, vg.SHRINK, 0.01, key="vg_shrink", **BOUND
+        "multiply every weight and bias by", 0.0, 1.0, vg.SHRINK, 0.01, key="vg_shrink", **ui.BOUND
     )
     shrink = vg.small_weights(settings.study, factor)
     c1, c2, c3 = st.columns(3)
@@ -207,8 +206,8 @@ def small_weights() -> None:
         f"{result.params['plain']:,} = {result.params['ResNet']:,}",
     )
     left, right = st.columns(2)
-    chart(charts.shrink_response_chart, shown(shrink["curves"]), where=left)
-    chart(charts.shrink_gain_chart, shown(shrink["gains"]), factor, where=right)
+    ui.chart(charts.shrink_response_chart, shown(shrink["curves"]), where=left)
+    ui.chart(charts.shrink_gain_chart, shown(shrink["gains"]), factor, where=right)
     st.caption(
         "Left: the first output coordinate as the input moves along the first axis, at the "
         "chosen factor. Right: the slope of that line for every factor from 0 to 1 "

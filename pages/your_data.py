@@ -8,18 +8,9 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import exports as ex, node_charts as nc, uploads as up, widgets
+from resode_ui import exports as ex, node_charts as nc, uploads as up, widgets, widgets as ui
 from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.lessons import your_data as yd
-from resode_ui.widgets import (
-    BOUND,
-    chart,
-    controls,
-    preset_selector,
-    problem,
-    share_link,
-    solver_label,
-)
 
 D = yd.YourDataSettings()  # the defaults
 chosen = {}  # settings field -> its widget's value
@@ -79,7 +70,7 @@ try:
         owner = st.session_state.setdefault("yd_owner", secrets.token_hex(16))
     table = yd.read_table(raw)
 except up.UploadError as error:
-    problem(str(error))
+    ui.problem(str(error))
     st.stop()
 
 numeric = up.numeric_columns(table) or list(table.columns)
@@ -106,15 +97,15 @@ states = c2.multiselect(
 try:
     series = yd.load_series(raw, source, owner, time_column, states)
 except up.UploadError as error:
-    problem(str(error))
+    ui.problem(str(error))
     st.stop()
 ts, ys, names = series.ts, series.ys, list(states)
 n = ts.size
 st.caption(f"{safe(source)}: {n} samples of {len(names)} state(s), t from {ts[0]:g} to {ts[-1]:g}.")
 
 st.header("2 · Fit")
-with controls():
-    preset_selector("yd", yd.PRESETS)
+with ui.controls():
+    ui.preset_selector("yd", yd.PRESETS)
     data_col, train_col, solver_col = st.columns(3)
     with data_col:
         st.markdown("**Data**")
@@ -126,7 +117,7 @@ with controls():
             0.05,
             key="yd_train_frac",
             help="The first part of the samples is fitted; the rest is held out for testing.",
-            **BOUND,
+            **ui.BOUND,
         )
         chosen["standardise"] = st.checkbox(
             "standardise (each state to mean 0, sd 1; time to [0, 10])",
@@ -134,26 +125,28 @@ with controls():
             key="yd_standardise",
             help="The network works best with numbers near 1. Predictions are mapped back to "
             "your units.",
-            **BOUND,
+            **ui.BOUND,
         )
         chosen["cube"] = st.checkbox(
             "cube the input first (φ(u) = u³, as the notes)",
             D.cube,
             key="yd_cube",
             help="The notes' first layer for the spiral. For most data φ(u) = u works better.",
-            **BOUND,
+            **ui.BOUND,
         )
-        chosen["seed"] = int(st.number_input("seed", 0, 9999, D.seed, 1, key="yd_seed", **BOUND))
+        chosen["seed"] = int(st.number_input("seed", 0, 9999, D.seed, 1, key="yd_seed", **ui.BOUND))
     with train_col:
         st.markdown("**Training**")
-        chosen["epochs"] = st.slider("epochs", 50, 5000, D.epochs, 50, key="yd_epochs", **BOUND)
-        chosen["lr"] = st.select_slider("Adam learning rate", yd.RATES, D.lr, key="yd_lr", **BOUND)
+        chosen["epochs"] = st.slider("epochs", 50, 5000, D.epochs, 50, key="yd_epochs", **ui.BOUND)
+        chosen["lr"] = st.select_slider(
+            "Adam learning rate", yd.RATES, D.lr, key="yd_lr", **ui.BOUND
+        )
         chosen["decay"] = st.select_slider(
             "final learning rate (fraction of the first)",
             yd.DECAYS,
             D.decay,
             key="yd_decay",
-            **BOUND,
+            **ui.BOUND,
         )
         chosen["grow"] = st.checkbox(
             f"growing window (first fit 30 %, then 60 % of the window, {yd.WARMUP_EPOCHS} "
@@ -162,7 +155,7 @@ with controls():
             key="yd_grow",
             help="Fitting several oscillations at once often ends in a slow, damped imitation; "
             "fitting the beginning first avoids that local minimum.",
-            **BOUND,
+            **ui.BOUND,
         )
     with solver_col:
         st.markdown("**Solver**")
@@ -171,16 +164,16 @@ with controls():
             key="yd_compare",
             help="Train a second model with the same data, seed and settings but another "
             "solver, and show both on shared axes.",
-            **BOUND,
+            **ui.BOUND,
         )
         chosen["b_solver"] = st.selectbox(
             "solver B",
             rc.SOLVER_NAMES,
             index=rc.SOLVER_NAMES.index(D.b_solver),
             key="yd_b_solver",
-            format_func=solver_label,
+            format_func=ui.solver_label,
             disabled=not chosen["compare"],
-            **BOUND,
+            **ui.BOUND,
         )
         values = widgets.solver_controls(
             "yd",
@@ -197,9 +190,9 @@ with controls():
         D.horizon,
         0.05,
         key="yd_horizon",
-        **BOUND,
+        **ui.BOUND,
     )
-share_link(
+ui.share_link(
     "A link holds the page's settings, not your file: opened without an upload it reproduces "
     "the fit on the example data. Share your CSV alongside the link."
 )
@@ -218,16 +211,12 @@ with st.expander("Load trained parameters instead of training", expanded=False):
         max_upload_size=yd.MAX_PARAM_MB,
     )
 params = None if param_file is None else (param_file.name, param_file.getvalue())
-try:
-    result = yd.lesson(series, settings, params)
-except ValueError as error:
-    problem(str(error))
-    st.stop()
+result = ui.result_of(yd.lesson, series, settings, params)
 runs, n_train = result.runs, result.n_train
 if runs[0].loaded:
     st.info(
         f"Using the parameters from {safe(param_file.name)} "
-        f"({solver_label(runs[0].fit.settings.solver)}, trained for {runs[0].epochs} epochs). "
+        f"({ui.solver_label(runs[0].fit.settings.solver)}, trained for {runs[0].epochs} epochs). "
         "The training controls are ignored until you remove the file.",
         icon="📦",
     )
@@ -258,7 +247,7 @@ for run in runs:
     for column, (label, (value, note)) in zip(st.columns(5), metrics.items(), strict=True):
         column.metric(prefix + label, value, help=note)
     if fit.diverged:
-        problem(divergence_advice(fit.settings, settings.lr, what=run.label))
+        ui.problem(divergence_advice(fit.settings, settings.lr, what=run.label))
     if not run.prediction["ok"]:
         st.warning(
             f"{run.label}: "
@@ -283,7 +272,7 @@ fit_args = (
     tuple(run.label for run in runs),
 )
 fit_kwargs = {"y_title": "state", "window_end": window_end, "width": 380}
-chart(nc.side_by_side, *fit_args, **fit_kwargs)
+ui.chart(nc.side_by_side, *fit_args, **fit_kwargs)
 st.caption(
     "Points: your samples. Dashed: the learned solution from the first sample, run past the last "
     "sample. Grey dashed line: the end of the training window; everything right of it was never "
@@ -295,7 +284,7 @@ if len(names) == 2:
         curve(run, nc.path_frame, "learned" if single else run.label, run.label) for run in runs
     ]
     paths.append(nc.path_frame(ts, ys, "data", "data"))
-    chart(
+    ui.chart(
         nc.phase_plane_chart,
         pd.concat(paths, ignore_index=True),
         x_title=names[0],
@@ -313,7 +302,7 @@ if len(history):
     st.subheader("Training history")
     history_title = "loss (sum of squares, scaled data)"
     charts["loss_history"] = lambda: nc.history_chart(history, y_title=history_title)
-    chart(nc.history_chart, history, y_title=history_title)
+    ui.chart(nc.history_chart, history, y_title=history_title)
     if settings.grow:
         st.caption(
             f"The first {2 * yd.WARMUP_EPOCHS} epochs are the growing window's warm-up, on 30 % "

@@ -18,7 +18,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from ._checks import whole
+from ._checks import positive, whole
 from ._solvers import as_float_array, as_time_grid, device_array
 
 ACTIVATIONS = {
@@ -72,6 +72,41 @@ def _random_layer_stack(key, weight_scale, max_depth: int, width: int):
     return weights, jnp.zeros((max_depth, width))
 
 
+def _stack(depth, width, key, max_depth, activation, init_scale):
+    """Checked layer-stack fields: (weights, biases, active depth) of a PlainNet or ResNet."""
+    max_depth = max(DEFAULT_MAX_DEPTH if max_depth is None else max_depth, depth)
+    _check_depth_width(depth, width, max_depth)
+    activation_fn(activation)
+    weights, biases = _layer_stack(max_depth, width, init_scale, key)
+    return weights, biases, device_array(depth, jnp.int32)
+
+
+def _forward(net, x):
+    """Run the active layers (net.update) with lax.scan; layers past the depth are skipped."""
+
+    def layer(h, params):
+        index, w, b = params
+        # cond, not where: layers past the active depth cost (almost) nothing.
+        return jax.lax.cond(index < net.depth, lambda h: net.update(h, w, b), _keep, h), None
+
+    indices = jnp.arange(net.weights.shape[0])
+    out, _ = jax.lax.scan(layer, x, (indices, net.weights, net.biases))
+    return out
+
+
+def _hidden_states(net, x):
+    """x_0, x_1, ..., x_max_depth (the masked layers repeat the last active state)."""
+
+    def layer(h, params):
+        index, w, b = params
+        new = jnp.where(index < net.depth, net.update(h, w, b), h)
+        return new, new
+
+    indices = jnp.arange(net.weights.shape[0])
+    _, states = jax.lax.scan(layer, x, (indices, net.weights, net.biases))
+    return jnp.concatenate([x[None], states])
+
+
 class PlainNet(eqx.Module):
     """x_ℓ = σ(W_ℓ x_{ℓ−1} + b_ℓ), ℓ = 1..depth: a plain deep net of constant width."""
 
@@ -92,25 +127,17 @@ class PlainNet(eqx.Module):
         activation: str = "tanh",
         init_scale: float = 1.0,
     ):
-        max_depth = DEFAULT_MAX_DEPTH if max_depth is None else max_depth
-        max_depth = max(max_depth, depth)
-        _check_depth_width(depth, width, max_depth)
-        activation_fn(activation)
-        self.weights, self.biases = _layer_stack(max_depth, width, init_scale, key)
-        self.depth = device_array(depth, jnp.int32)
+        self.weights, self.biases, self.depth = _stack(
+            depth, width, key, max_depth, activation, init_scale
+        )
         self.activation = activation
 
+    def update(self, h, w, b):
+        """One layer: x_ℓ from x_{ℓ−1} = h."""
+        return activation_fn(self.activation)(w @ h + b)
+
     def __call__(self, x: Float[Array, " width"]) -> Float[Array, " width"]:
-        sigma = activation_fn(self.activation)
-
-        def layer(h, params):
-            index, w, b = params
-            # cond, not where: layers past the active depth cost (almost) nothing.
-            return jax.lax.cond(index < self.depth, lambda h: sigma(w @ h + b), _keep, h), None
-
-        indices = jnp.arange(self.weights.shape[0])
-        out, _ = jax.lax.scan(layer, x, (indices, self.weights, self.biases))
-        return out
+        return _forward(self, x)
 
     def hidden_states(self, x: Float[Array, " width"]) -> Float[Array, "max_depth+1 width"]:
         return _hidden_states(self, x)
@@ -141,53 +168,25 @@ class ResNet(eqx.Module):
         activation: str = "tanh",
         init_scale: float = 1.0,
     ):
-        max_depth = DEFAULT_MAX_DEPTH if max_depth is None else max_depth
-        max_depth = max(max_depth, depth)
-        _check_depth_width(depth, width, max_depth)
-        if not (math.isfinite(dt) and dt > 0):
-            raise ValueError(f"Δt must be a positive number, got {dt}.")
-        activation_fn(activation)
-        self.weights, self.biases = _layer_stack(max_depth, width, init_scale, key)
-        self.depth = device_array(depth, jnp.int32)
-        self.dt = as_float_array(dt)
+        self.weights, self.biases, self.depth = _stack(
+            depth, width, key, max_depth, activation, init_scale
+        )
+        self.dt = as_float_array(positive("Δt", dt))
         self.activation = activation
 
     def residual(self, index, x):
         """F_ℓ(x) = σ(W_ℓ x + b_ℓ) for the layer `index` (0-based)."""
-        sigma = activation_fn(self.activation)
-        return sigma(self.weights[index] @ x + self.biases[index])
+        return activation_fn(self.activation)(self.weights[index] @ x + self.biases[index])
+
+    def update(self, h, w, b):
+        """One block: x_ℓ = x_{ℓ−1} + Δt·σ(W_ℓ x_{ℓ−1} + b_ℓ) with x_{ℓ−1} = h."""
+        return h + self.dt * activation_fn(self.activation)(w @ h + b)
 
     def __call__(self, x: Float[Array, " width"]) -> Float[Array, " width"]:
-        sigma = activation_fn(self.activation)
-
-        def layer(h, params):
-            index, w, b = params
-            step = lambda h: h + self.dt * sigma(w @ h + b)  # noqa: E731
-            return jax.lax.cond(index < self.depth, step, _keep, h), None
-
-        indices = jnp.arange(self.weights.shape[0])
-        out, _ = jax.lax.scan(layer, x, (indices, self.weights, self.biases))
-        return out
+        return _forward(self, x)
 
     def hidden_states(self, x: Float[Array, " width"]) -> Float[Array, "max_depth+1 width"]:
         return _hidden_states(self, x)
-
-
-def _hidden_states(net: PlainNet | ResNet, x):
-    """x_0, x_1, ..., x_max_depth (the masked layers repeat the last active state)."""
-    sigma = activation_fn(net.activation)
-    residual = isinstance(net, ResNet)
-
-    def layer(h, params):
-        index, w, b = params
-        update = sigma(w @ h + b)
-        new = h + net.dt * update if residual else update
-        new = jnp.where(index < net.depth, new, h)
-        return new, new
-
-    indices = jnp.arange(net.weights.shape[0])
-    _, states = jax.lax.scan(layer, x, (indices, net.weights, net.biases))
-    return jnp.concatenate([x[None], states])
 
 
 def with_depth(net, depth: int):

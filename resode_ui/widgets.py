@@ -8,6 +8,7 @@ its fields into `st.session_state`, and the bindings write the address.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 from typing import Any
@@ -74,6 +75,23 @@ def share_link(note: str = "", where: Any = st) -> None:
 def problem(message: str) -> None:
     """A user-facing problem: what happened and what to change, never a traceback."""
     st.error(message, icon=":material/warning:")
+
+
+def result_of(lesson, *args, progress: str | None = None, spinner: str | None = None):
+    """`lesson(*args)`, or, for settings it cannot compute (a ValueError), the reason in a
+    red box and the end of this run. With `progress` a progress bar (that text first) is
+    passed as the last argument, `bar.progress(fraction, text)`; with `spinner` a spinner
+    shows while it runs."""
+    bar = st.progress(0.0, text=progress) if progress is not None else None
+    try:
+        with st.spinner(spinner) if spinner else contextlib.nullcontext():
+            return lesson(*args, *([bar.progress] if bar is not None else []))
+    except ValueError as error:
+        problem(str(error))
+        st.stop()
+    finally:
+        if bar is not None:
+            bar.empty()
 
 
 def solver_label(name: str) -> str:
