@@ -43,6 +43,17 @@ LIGHT_VALUES: dict[str, tuple] = {
 # Pages open at the lightest of these values (through their address, as a link would), so
 # changes to other widgets retrain a short fit, not the default's thousands of epochs.
 LIGHT_START = {key: str(values[0]) for key, values in LIGHT_VALUES.items()}
+# Likewise for options: each new width or depth of the cost lesson compiles a gradient per
+# method and depth (seconds each on a cold cache); its page tests cover the others.
+LIGHT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "rn_width": ("16",),
+    "rn_depths": ("8", "16", "64", "512"),
+    "rn_preset": (
+        "Default settings",
+        "A loose tolerance (rtol 1e-2): the adjoint's gradient drifts from backprop's",
+        "A tight tolerance (rtol 1e-7): adjoint and backprop agree closely",
+    ),
+}
 LIGHT_WORDS = ("epoch", "iteration")  # other such widgets use their 3 lowest values
 # Options (presets) whose label promises a long training run ("1000 epochs") are left out:
 # one such preset trains for 20-30 s here. The page tests open the presets.
@@ -151,7 +162,12 @@ def _heavy(label: str) -> bool:
 
 
 def _option_indices(widget) -> list[int]:
-    light = [i for i, label in enumerate(widget.options) if not _heavy(label)]
+    allowed = LIGHT_OPTIONS.get(widget.key or "")
+    light = [
+        i
+        for i, label in enumerate(widget.options)
+        if not _heavy(label) and (allowed is None or label in allowed)
+    ]
     return light or list(range(len(widget.options)))
 
 
@@ -181,8 +197,9 @@ def change(widget, rng: random.Random) -> str:
         return f"{_name(widget)} = {labels if is_range else label!r}"
     if kind == "multiselect":
         limit = widget.max_selections or len(widget.options)
-        count = rng.randint(0, min(limit, len(widget.options)))
-        labels = sorted(rng.sample(widget.options, count), key=widget.options.index)
+        options = [widget.options[i] for i in _option_indices(widget)]
+        count = rng.randint(0, min(limit, len(options)))
+        labels = sorted(rng.sample(options, count), key=widget.options.index)
         _send_labels(widget, labels, single=False)
         return f"{_name(widget)} = {labels}"
     if kind in ("checkbox", "toggle"):
