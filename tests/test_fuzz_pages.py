@@ -24,7 +24,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET_COMBINATIONS = 300  # in total, spread evenly over the pages that have widgets
+TARGET_COMBINATIONS = 250  # in total, spread evenly over the pages that have widgets
 SEED = int(os.environ.get("FUZZ_SEED", "20241126"))
 VERBOSE = bool(os.environ.get("FUZZ_VERBOSE"))  # print every change and its time
 RUN_TIMEOUT = 300.0  # seconds for one rerun (a cold start compiles several solvers)
