@@ -8,6 +8,7 @@ step sizes, tolerances, epochs and seeds are runtime values: none of them recomp
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -209,6 +210,12 @@ def _fresh_state(model, learning_rate):
 # ----------------------------------------------------------------------------- the fit
 
 
+@functools.lru_cache(maxsize=1024)
+def _scalar(value, dtype=None):
+    """A number on the device, copied once: a chunk of a few epochs takes less than a copy."""
+    return device_array(value, dtype) if dtype is not None else as_float_array(value)
+
+
 @dataclass(frozen=True, eq=False)
 class OdeFit:
     """A neural ODE fitted so far: the field, the optimiser state and the history.
@@ -317,7 +324,7 @@ def fit_ode(
                 f"A fit after {start.epochs} epochs cannot resume a {total}-epoch fit."
             )
         fit = start
-        state = _TrainState(start.model, start.opt_state, jnp.bool_(start.diverged))
+        state = _TrainState(start.model, start.opt_state, _scalar(bool(start.diverged), bool))
     started = time.perf_counter()
     offset = 0
     for stage_data, n, rate, size in stages:

@@ -7,6 +7,7 @@ Its numbers reach the compiled programs as arrays, so changing them never recomp
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -145,14 +146,20 @@ class SolverSettings:
 
     def control(self) -> StepControl:
         """The settings as a pytree for the compiled programs (numbers as arrays)."""
-        return StepControl(
-            dt=as_float_array(0.0 if self.dt is None else self.dt),
-            rtol=as_float_array(self.rtol),
-            atol=as_float_array(self.atol),
-            solver=self.solver,
-            adaptive=self.adaptive,
-            max_steps=int(self.max_steps),
-        )
+        return _control(self)
+
+
+@functools.lru_cache(maxsize=256)
+def _control(self: SolverSettings) -> StepControl:
+    # Kept per settings: copying three numbers to the device costs more than a short chunk.
+    return StepControl(
+        dt=as_float_array(0.0 if self.dt is None else self.dt),
+        rtol=as_float_array(self.rtol),
+        atol=as_float_array(self.atol),
+        solver=self.solver,
+        adaptive=self.adaptive,
+        max_steps=int(self.max_steps),
+    )
 
 
 class StepControl(eqx.Module):
