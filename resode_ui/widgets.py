@@ -147,6 +147,15 @@ def solver_settings(solver: str, stepping: str, rtol: float, atol: float, dt: fl
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _vega_lite(name: tuple, args: tuple, kwargs: tuple, _build, _args: tuple, _kwargs) -> dict:
     spec = _build(*_args, **_kwargs).to_dict()  # validated against the schema, once
+    # Altair's default theme sizes every view 300 × 300; st.altair_chart converts with no
+    # theme, so the chart takes Streamlit's own sizes. Do the same.
+    view = spec.get("config", {}).get("view", {})
+    for size in ("continuousWidth", "continuousHeight"):
+        view.pop(size, None)
+    if "config" in spec and not view:
+        spec["config"].pop("view", None)
+        if not spec["config"]:
+            del spec["config"]
     # Tables, not JSON rows: Streamlit turns a table into Arrow twice as fast.
     rows = spec.get("datasets", {})
     return {**spec, "datasets": {name: pd.DataFrame(values) for name, values in rows.items()}}
