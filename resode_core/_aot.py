@@ -21,6 +21,7 @@ import jax
 _STORE: dict[str, Any] = {"dir": None}
 _LOCK = threading.Lock()
 _EXPORTED: dict[str, jax.export.Exported] = {}
+_UNSTORABLE: set[str] = set()  # signatures whose programs jax.export cannot serialise
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
@@ -76,6 +77,8 @@ class AotFunction:
         if any(callable(leaf) for leaf in leaves):
             return self.fn(*args)  # a plain function has no stable name to store it under
         exported = self._stored(leaves, treedef, is_array, directory)
+        if exported is None:
+            return self.fn(*args)
         arrays = [leaf for leaf, array in zip(leaves, is_array, strict=True) if array]
         # Commit every input to the device: the calling program is compiled per signature,
         # and arrays fresh from the host or from plain jit (uncommitted) would compile it a
@@ -96,19 +99,26 @@ class AotFunction:
             jax.devices()[0],
         )
         directory = _STORE["dir"]
-        if directory is None or any(callable(leaf) for leaf in leaves):
-            program = self._flat(leaves, treedef, is_array)
-        else:
-            program = self._stored(leaves, treedef, is_array, directory).call
+        stored = None
+        if directory is not None and not any(callable(leaf) for leaf in leaves):
+            stored = self._stored(leaves, treedef, is_array, directory)
+        program = stored.call if stored is not None else self._flat(leaves, treedef, is_array)
         return jax.jit(program).lower(*arrays).compile(), arrays
 
-    def _stored(self, leaves, treedef, is_array, directory: Path) -> jax.export.Exported:
-        """The program for this signature: from memory or disk, or exported now."""
+    def _stored(self, leaves, treedef, is_array, directory: Path) -> jax.export.Exported | None:
+        """The program for this signature: from memory or disk, or exported now; None if it
+        cannot be stored (a program with host callbacks: the caller uses plain jit)."""
         key = self.key(leaves, treedef, is_array)
         with _key_lock(key):  # another thread exporting this program: wait, don't trace too
-            return self._load(key, directory) or self._export(
-                key, directory, leaves, treedef, is_array
-            )
+            if key in _UNSTORABLE:
+                return None
+            try:
+                return self._load(key, directory) or self._export(
+                    key, directory, leaves, treedef, is_array
+                )
+            except NotImplementedError:  # e.g. "serialization of host_callbacks"
+                _UNSTORABLE.add(key)
+                return None
 
     def key(self, leaves, treedef, is_array) -> str:
         """The name of a stored program: the same in every process for the same signature."""

@@ -210,10 +210,14 @@ def _fresh_state(model, learning_rate):
 # ----------------------------------------------------------------------------- the fit
 
 
-@functools.lru_cache(maxsize=1024)
 def _scalar(value, dtype=None):
     """A number on the device, copied once: a chunk of a few epochs takes less than a copy."""
-    return device_array(value, dtype) if dtype is not None else as_float_array(value)
+    return _device_scalar(value, jnp.result_type(float) if dtype is None else dtype)
+
+
+@functools.lru_cache(maxsize=1024)
+def _device_scalar(value, dtype):
+    return device_array(value, dtype)
 
 
 @dataclass(frozen=True, eq=False)

@@ -146,12 +146,13 @@ class SolverSettings:
 
     def control(self) -> StepControl:
         """The settings as a pytree for the compiled programs (numbers as arrays)."""
-        return _control(self)
+        return _control(self, jnp.result_type(float))
 
 
 @functools.lru_cache(maxsize=256)
-def _control(self: SolverSettings) -> StepControl:
-    # Kept per settings: copying three numbers to the device costs more than a short chunk.
+def _control(self: SolverSettings, float_type) -> StepControl:
+    # Kept per settings (and float type: x64 may be switched on): copying three numbers to
+    # the device costs more than a short chunk.
     return StepControl(
         dt=as_float_array(0.0 if self.dt is None else self.dt),
         rtol=as_float_array(self.rtol),

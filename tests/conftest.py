@@ -7,6 +7,9 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 # Tests drive pages one by one; the background warm-up would only compete for CPU.
 os.environ.setdefault("RESODE_WARMUP", "0")
+# As resode_core sets it, but before any test module imports equinox ahead of the core:
+# equinox reads it once, and its default (host callbacks) keeps programs from being stored.
+os.environ.setdefault("EQX_ON_ERROR", "nan")
 
 
 @pytest.fixture
