@@ -1,4 +1,7 @@
+import json
+import math
 import os
+import statistics
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,52 @@ def compile_counter():
     training.board.clear()
     _COUNTER.count = 0
     return _COUNTER
+
+
+# ----------------------------------------------------------------------------- run summary
+# The browser and load tests record what they measured as user properties: pytest-xdist
+# carries those from its workers to the main process, which prints them at the end.
+LATENCIES: dict[str, dict[str, list[float]]] = {}
+LOAD_REPORT: list[str] = []
+LATENCY_FILE = ROOT / "tests" / "e2e" / "screenshots" / "latency.json"  # gitignored
+
+
+def pytest_runtest_logreport(report):
+    for name, value in report.user_properties:
+        if name == "latency":
+            LATENCIES.update(value)
+        elif name == "load_report":
+            LOAD_REPORT.append(value)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (with a handful of moves, p95 is close to the maximum)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def pytest_terminal_summary(terminalreporter):
+    if LATENCIES:
+        terminalreporter.section("slider → chart latency in Chromium (ms)")
+        terminalreporter.write_line(
+            f"{'':<24} {'to a new value':^28} {'back to a value seen before':^28}"
+        )
+        summary = {}
+        for page, kinds in LATENCIES.items():
+            summary[page] = {}
+            line = f"{page:<24}"
+            for kind in ("new", "seen"):
+                values = kinds.get(kind) or []
+                if not values:
+                    line += f" {'-':^28}"
+                    continue
+                median, p95 = statistics.median(values), _percentile(values, 0.95)
+                summary[page][kind] = {"moves": len(values), "median_ms": median, "p95_ms": p95}
+                line += f" n {len(values):>2} median {median:6.0f} p95 {p95:6.0f}"
+            terminalreporter.write_line(line)
+        LATENCY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        LATENCY_FILE.write_text(json.dumps(summary, indent=2))
+    if LOAD_REPORT:
+        terminalreporter.section("load test")
+        for line in LOAD_REPORT:
+            terminalreporter.write_line(line)

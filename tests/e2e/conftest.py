@@ -7,12 +7,9 @@ with a message that says how to install it.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -46,11 +43,6 @@ NO_PLAYWRIGHT = (
     "test requirements with `python3 -m pip install -r requirements-dev.txt`."
 )
 STARTUP_TIMEOUT = 90.0  # seconds until /_stcore/health answers
-
-# Filled by the tests, printed at the end of the run (see pytest_terminal_summary).
-LATENCIES: dict[str, dict[str, list[float]]] = {}
-LOAD_REPORT: list[str] = []
-
 
 # A page's script has finished its run (Streamlit marks the app element).
 IDLE = (
@@ -188,48 +180,3 @@ def browser(chromium_ready):
 def screenshots() -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS
-
-
-@pytest.fixture(scope="session")
-def latency_log() -> dict[str, dict[str, list[float]]]:
-    """page name -> {"new": ..., "seen": ...} slider → chart latencies (ms), printed at the
-    end of the run: moves to a value not computed yet, and back to one computed before."""
-    return LATENCIES
-
-
-@pytest.fixture(scope="session")
-def load_report() -> list[str]:
-    return LOAD_REPORT
-
-
-def _percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (with a handful of moves, p95 is close to the maximum)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def pytest_terminal_summary(terminalreporter):
-    if LATENCIES:
-        terminalreporter.section("slider → chart latency in Chromium (ms)")
-        terminalreporter.write_line(
-            f"{'':<24} {'to a new value':^28} {'back to a value seen before':^28}"
-        )
-        summary = {}
-        for page, kinds in LATENCIES.items():
-            summary[page] = {}
-            line = f"{page:<24}"
-            for kind in ("new", "seen"):
-                values = kinds.get(kind) or []
-                if not values:
-                    line += f" {'-':^28}"
-                    continue
-                median, p95 = statistics.median(values), _percentile(values, 0.95)
-                summary[page][kind] = {"moves": len(values), "median_ms": median, "p95_ms": p95}
-                line += f" n {len(values):>2} median {median:6.0f} p95 {p95:6.0f}"
-            terminalreporter.write_line(line)
-        if SHOTS.is_dir():
-            (SHOTS / "latency.json").write_text(json.dumps(summary, indent=2))
-    if LOAD_REPORT:
-        terminalreporter.section("load test")
-        for line in LOAD_REPORT:
-            terminalreporter.write_line(line)

@@ -225,7 +225,7 @@ async def _all_sessions(base: str, log: dict) -> None:
 
 
 def test_twenty_concurrent_sessions_each_see_their_own_state(
-    chromium_ready, tmp_path_factory, load_report
+    chromium_ready, tmp_path_factory, record_property
 ):
     missing = {PAGE, TRAINING_PAGE} - {p.name for p in registered_pages()}
     if missing:
@@ -265,12 +265,13 @@ def test_twenty_concurrent_sessions_each_see_their_own_state(
         server_alive = server.process.poll() is None
 
     peak_mib = memory["VmHWM"] / 1024
-    load_report.append(
+    record_property(  # printed at the end of the run (tests/conftest.py)
+        "load_report",
         f"{SESSIONS} concurrent sessions on {PAGE} and {TRAINING_PAGE} in {seconds:.0f} s; "
         f"sessions with their own L: {len(log['layers'])}/{SESSIONS}, with their own trained "
         f"fit: {len(log['epochs'])}/{SESSIONS}; server RSS "
         f"{baseline / 1024:.0f} MiB before, {max(samples, default=0) / 1024:.0f} MiB sampled max, "
-        f"peak VmHWM {peak_mib:.0f} MiB, {memory['VmRSS'] / 1024:.0f} MiB after"
+        f"peak VmHWM {peak_mib:.0f} MiB, {memory['VmRSS'] / 1024:.0f} MiB after",
     )
     assert not runner.is_alive(), f"not finished in the time budget; stages: {log['stage']}"
     assert server_alive, "the server died under load"

@@ -246,7 +246,7 @@ BACK = {"ArrowLeft": "ArrowRight", "ArrowRight": "ArrowLeft"}
 
 
 @pytest.mark.parametrize("app_page", PAGES, ids=[p.name for p in PAGES])
-def test_page_in_chromium(app_page, browser, server, screenshots, latency_log):
+def test_page_in_chromium(app_page, browser, server, screenshots, record_property):
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script(PROBE)
     page = context.new_page()
@@ -283,7 +283,8 @@ def test_page_in_chromium(app_page, browser, server, screenshots, latency_log):
                 table_only.append(label)
             failures += [f"{label!r}: {problem}" for problem in page_problems(page)]
         if latencies["new"]:
-            latency_log[app_page.name] = latencies
+            # Printed as a table at the end of the run (tests/conftest.py).
+            record_property("latency", {app_page.name: latencies})
         if latencies or table_only:
             screenshot(page, screenshots / f"{app_page.name}-moved.png")
         assert not script_errors, script_errors
