@@ -44,19 +44,19 @@ else:
                 ),
             ],
             "Neural ODEs": [
+                st.Page("pages/solvers.py", title="Solvers and Δt", icon=":material/calculate:"),
                 st.Page(
                     "pages/regression_flow.py",
                     title="Regression as a flow",
                     icon=":material/waves:",
                 ),
                 st.Page(
-                    "pages/spiral.py", title="The spiral test equation", icon=":material/cyclone:"
-                ),
-                st.Page("pages/solvers.py", title="Solvers and Δt", icon=":material/calculate:"),
-                st.Page(
                     "pages/resnet_vs_node.py",
                     title="ResNet vs neural ODE",
                     icon=":material/balance:",
+                ),
+                st.Page(
+                    "pages/spiral.py", title="The spiral test equation", icon=":material/cyclone:"
                 ),
                 st.Page("pages/lotka_volterra.py", title="Lotka–Volterra", icon=":material/pets:"),
                 st.Page(

@@ -14,8 +14,8 @@ questions with live experiments you can change with a slider.
 1. **Vanishing gradients.** In a deep plain network the gradient reaching the first layers
    shrinks with every layer it passes through; the early layers barely learn.
 2. **Residual networks** (He et al., 2015). A block computes $x_\ell = x_{\ell-1} + F(x_{\ell-1})$:
-   the shortcut carries the signal and the gradient through unchanged, and small weights give
-   the identity map instead of the null map.
+   the shortcut adds an identity path for the signal and the gradient, so small weights give
+   the identity map instead of the null map (large weights can still make gradients grow).
 3. **Plain net vs ResNet on $y = x$**: the same training recipe, two very different outcomes.
 4. **A ResNet is forward Euler.** With a step $\Delta t$,
    $x_\ell = x_{\ell-1} + \Delta t\,\sigma(W_\ell x_{\ell-1} + b_\ell)$ is one Euler step of

@@ -154,14 +154,15 @@ timing = pd.DataFrame(
 st.dataframe(timing, hide_index=True, width="stretch")
 st.markdown(
     r"""
-The notes' numbers are not the time of a fit. `@benchmark loop(model)` calls `loop` thousands
-of times on **the same model object**: `Flux.setup` creates a fresh Adam state each call, but the
-weights keep what earlier calls learned. The call that does the real training is BenchmarkTools'
-warm-up, which is not in the statistics; every timed sample starts from an already fitted model
-and stops after the first epoch that is below 0.01 — usually the first. So 93 µs is roughly one
+Our reading of the notes' numbers (an inference from their code, not something the notes
+state): they are probably not the time of a fit. `@benchmark loop(model)` calls `loop` many
+times on **the same model object**; `Flux.setup` creates a fresh Adam state each call, but the
+weights keep what earlier calls learned. If so, the real training happens in BenchmarkTools'
+first calls, which are not in the statistics, and every timed sample starts from an already
+fitted model and stops after the first epoch below 0.01. That would make 93 µs roughly one
 epoch of the ResNet (plus set-up), and 1.139 ms a handful of epochs of the plain chain, which
-in the notes' run must have got below 0.01 at some point, something we never observe in
-10 000 epochs. Our per-epoch column is the comparable number; our "fit from scratch" column is
+would then have got below 0.01 at some point in the notes' run, something we do not observe
+within 10 000 epochs. Our per-epoch column is the comparable number; our "fit from scratch" column is
 what the benchmark was meant to measure. Our times exclude compilation, are measured on this
 server, and vary with its load.
 """

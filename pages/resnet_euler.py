@@ -32,7 +32,14 @@ value $x(0)$, the output is $x(T)$.
 
 Here the hidden state is 2-D and the layers are not random: layer $\ell$ is the smooth field
 $V(x, t) = \tanh(W(t)\,x + b(t))$ with $W(t) = W_0 + t\,W_1$, $b(t) = b_0 + t\,b_1$, frozen at
-$t_{\ell-1}$. We keep $T = 2$ fixed and choose the number of layers $L$, hence $\Delta t = T/L$.
+$t_{\ell-1} = (\ell-1)\,\Delta t$, the start of its step. We keep $T = 2$ fixed and choose the
+number of layers $L$, hence $\Delta t = T/L$.
+
+*Our convention and the notes'.* The notes write the block as $\sigma/\Delta t$ in the
+difference quotient and count nodes $0 \le \ell \le L+1$ with $(L+1)\Delta t = T$. We put
+$\Delta t$ in front of $\sigma$, so the field $V = \sigma(\cdot)$ stays the same as
+$\Delta t$ shrinks (which is what lets $\Delta t \to 0$ converge), and number the layers
+$1, \dots, L$, so that $T = L\,\Delta t$.
 """
 )
 

@@ -11,7 +11,8 @@ st.title("ResNet vs neural ODE: what depth costs")
 st.markdown(
     r"""
 Read a ResNet of depth $L$ as $L$ forward-Euler steps of $\dot x = V(x, t;\theta)$ with
-$\Delta t = T/L$. The notes compare the two on cost:
+$\Delta t = T/L$. The notes compare the two on compute and on the memory for the weights;
+the third row, memory for training and the adjoint method, is from Chen et al. (2018):
 
 * **Compute** is $\mathcal O(L)$ for both: one forward and one backward pass through $L$ steps.
 * **Parameters**: the ResNet stores a weight matrix per layer, $L(w^2 + w)$ numbers; the
@@ -22,7 +23,8 @@ $\Delta t = T/L$. The notes compare the two on cost:
   paid for with extra computation and a gradient that is only as exact as that backward solve.
 
 Here both models use the same smooth field $V(x, t) = \tanh(W(t)x + b(t))$ with
-$W(t) = W_0 + tW_1$; the ResNet's layer $\ell$ is that field frozen at $t_\ell = \ell T/L$,
+$W(t) = W_0 + tW_1$; the ResNet's layer $\ell$ is that field frozen at the start of its
+step, $t_{\ell-1} = (\ell-1)T/L$ (as forward Euler samples it),
 so both compute the same function. Memory is what XLA reports for the compiled gradient
 (arguments + outputs + temporary buffers) for a batch of 64 inputs.
 """

@@ -35,13 +35,16 @@ $$
 
 Those layers then hardly learn: extra depth stops helping and can even hurt. A **ResNet**
 block adds its layer to a shortcut, $x_\ell = x_{\ell-1} + h\,\sigma(W_\ell x_{\ell-1} + b_\ell)$,
-so each Jacobian is $I + h\,\operatorname{diag}\sigma'(\cdot)\,W_\ell$: the identity carries the
-gradient back to layer 1 whatever the weights do.
+so each Jacobian is $I + h\,\operatorname{diag}\sigma'(\cdot)\,W_\ell$. The identity gives the
+gradient a path back to layer 1 that no small weight can close; large weights or a large $h$
+can still make the product grow instead (the ReLU preset with $h = 1$ shows it).
 
 Below, both nets share **the same weights** (same seed); only the shortcut differs. He et al.'s
 block has $h = 1$ and relies on normalisation layers, which we leave out; without them a deep
-stack with $h = 1$ grows layer after layer, so we start at $h = 1/\sqrt L$ (try the others in
-the sidebar; $h$ is the $\Delta t$ of the page "ResNet = forward Euler").
+stack with $h = 1$ grows layer after layer, so we start at $h = 1/\sqrt L$: if the $L$ blocks'
+random updates were independent, they would add up to a change of about $\sqrt L \cdot h = 1$
+whatever the depth (try the others in the sidebar). In the ODE view of the page "ResNet =
+forward Euler", $h$ is the step $\Delta t = T/L$; $h = 1/L$ is that with $T = 1$.
 """
 )
 
@@ -124,9 +127,13 @@ y_domain = charts.log_domain(grads["grad_norm"])
 for column, stage in zip(st.columns(2), grads["stage"].unique(), strict=True):
     ui.chart(charts.grad_norm_chart, grads[grads["stage"] == stage], stage, y_domain, where=column)
 if np.any(plain <= 0):
+    zero_layers = np.flatnonzero(plain <= 0) + 1
+    zeros = f"layer {zero_layers[0]}" if zero_layers.size == 1 else f"{zero_layers.size} layers"
     st.caption(
-        f"The plain net's gradient is exactly 0 in float32 (underflow) for layers "
-        f"1–{np.flatnonzero(plain <= 0).max() + 1}; a log axis cannot show them."
+        f"The plain net's gradient is exactly 0 for {zeros} (up to layer {zero_layers.max()}): "
+        "its entries fell below about 1.2 × 10⁻³⁸, the smallest normal float32, and underflow "
+        "to zero; a log axis cannot show them. The smallest non-zero layer norm is "
+        f"{plain[plain > 0].min():.1e}."
     )
 if not np.all(np.isfinite(result.grads["grad_norm"])):
     st.warning(
@@ -141,7 +148,7 @@ to layer 1. With the defaults (tanh, scale 0.8, $L = 50$) each plain layer multi
 gradient by roughly $0.8$, so layer 1 receives about $0.8^{50} \approx 10^{-5}$ of what the last
 layer gets, while in the ResNet every layer gets a similar share. At scale 1, the critical
 value for tanh, the plain net's decay is much milder: try it, and try sigmoid ($\sigma' \le 1/4$),
-for which the gradient underflows to zero. With $h = 1$ and ReLU the ResNet errs the other way:
+whose plain gradient fades so fast that near layer 1 it leaves float32's range. With $h = 1$ and ReLU the ResNet errs the other way:
 its signal and gradients *explode*, which is why real ResNets add normalisation layers.
 """
 )

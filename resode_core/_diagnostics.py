@@ -25,7 +25,12 @@ def _all_layer_grad_norms(model, x, y):
         return jnp.mean((jax.vmap(net)(x) - y) ** 2)
 
     dw, db = jax.grad(loss, argnums=(0, 1))(model.weights, model.biases)
-    return jnp.sqrt(jnp.sum(dw**2, axis=(1, 2)) + jnp.sum(db**2, axis=1))
+    layer = jnp.concatenate([dw.reshape(dw.shape[0], -1), db], axis=1)
+    # Scale each layer by its largest entry before squaring: squares of entries below
+    # ~1e-19 underflow float32 although the entries themselves (down to ~1e-38) do not.
+    largest = jnp.max(jnp.abs(layer), axis=1)
+    safe = jnp.where(largest > 0, largest, 1.0)
+    return largest * jnp.sqrt(jnp.sum((layer / safe[:, None]) ** 2, axis=1))
 
 
 def layer_grad_norms(model: PlainNet | ResNet, x, y) -> np.ndarray:

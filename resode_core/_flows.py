@@ -11,11 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 FLOW_TASKS: dict[str, tuple[int, bool]] = {
-    # name: (dimension, can a neural ODE in that dimension represent it?)
-    "reflection y = −x": (1, False),
+    # name: (dimension, can a flow in that dimension map these sample points?)
+    "reflection y = −x": (1, False),  # a 1-D flow keeps the order of points
     "cube y = x³": (1, True),
     "rotation by 90°": (2, True),
-    "swap the rings (inner ↔ outer)": (2, False),
+    # Yes for the samples: each point can move along its own ray (tests check such a field).
+    # Dupont et al.'s impossibility holds for the continuous annuli, not for these points.
+    "swap the rings (inner ↔ outer)": (2, True),
 }
 FLOW_TASK_NAMES: tuple[str, ...] = tuple(FLOW_TASKS)
 

@@ -1,5 +1,6 @@
 """Regression as a flow: tasks, the small ResNet, and what a 1-D flow cannot do."""
 
+import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import optax
@@ -120,3 +121,24 @@ def test_a_1d_flow_keeps_the_order_and_augmentation_escapes():
     paths, mse = results[1]
     assert mse < 0.01
     assert np.any(np.diff(paths[:, -1, 0]) < 0)  # the order flipped, via the extra coordinate
+
+
+@pytest.mark.parametrize("n_points", [8, 16])
+def test_a_2d_flow_can_swap_the_sampled_rings(n_points):
+    """The sampled rings are not Dupont et al.'s continuous annuli: a 2-D field that moves
+    each point along its own ray, inner ones out and outer ones in, swaps them."""
+    import math
+
+    x, y = rc.flow_regression_task("swap the rings (inner ↔ outer)", n_points, seed=2)
+    turn = math.atan2(x[0, 1], x[0, 0])  # point 0 is on the inner ring
+
+    def along_rays(t, u, args):
+        r = jnp.sqrt(jnp.sum(u**2))
+        angle = jnp.arctan2(u[1], u[0])
+        # +1/2 at the inner points' angles, −1/2 at the outer ones': radius 0.5 <-> 1 in t = 1.
+        return 0.5 * jnp.cos(n_points / 2 * (angle - turn)) * u / r
+
+    assert rc.FLOW_TASKS["swap the rings (inner ↔ outer)"] == (2, True)
+    for start, target in zip(x, y, strict=True):
+        end = rc.simulate(along_rays, start, [0.0, 1.0]).ys[-1]
+        np.testing.assert_allclose(end, target, atol=1e-5)

@@ -147,3 +147,27 @@ def test_layer_grad_norms_rejects_bad_shapes_and_nan():
         rc.layer_grad_norms(net, np.zeros((5, 3)), np.zeros((5, 3)))
     with pytest.raises(ValueError, match="finite"):
         rc.layer_grad_norms(net, np.full((5, 4), np.nan), np.zeros((5, 4)))
+
+
+@pytest.mark.parametrize("init_scale", [1.0, 0.8])
+def test_tiny_gradients_have_nonzero_norms(init_scale):
+    """Sigmoid at depth 50: first-layer entries near 1e-33 are far from float32's underflow,
+    though their squares are not. A layer's norm is 0 only where every entry is 0."""
+    import equinox as eqx
+
+    x, y = rc.regression_task(16, 32, seed=0)
+    plain = rc.PlainNet(50, 16, key=jr.PRNGKey(0), activation="sigmoid", init_scale=init_scale)
+
+    def loss(weights, biases):
+        net = eqx.tree_at(lambda n: (n.weights, n.biases), plain, (weights, biases))
+        return jnp.mean((jax.vmap(net)(jnp.asarray(x)) - jnp.asarray(y)) ** 2)
+
+    dw, db = jax.grad(loss, argnums=(0, 1))(plain.weights, plain.biases)
+    entries = np.concatenate([np.asarray(dw).reshape(dw.shape[0], -1), np.asarray(db)], axis=1)
+    exact = np.sqrt(np.sum(entries[:50].astype(np.float64) ** 2, axis=1))
+    norms = rc.layer_grad_norms(plain, x, y)
+    assert np.all(np.isfinite(norms))
+    nonzero = exact > 0
+    assert np.sum(exact < 1e-19) >= 10  # squares of these would underflow float32
+    np.testing.assert_array_equal(norms > 0, nonzero)
+    np.testing.assert_allclose(norms[nonzero], exact[nonzero], rtol=1e-5)

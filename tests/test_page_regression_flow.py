@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from resode_ui.lessons import regression_flow as flow
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "regression_flow.py")
-RINGS = "Swap the rings: the 2-D flow fails too, two extra dimensions fix it"
+RINGS = "Swap the rings: hard for a 2-D flow, easier with two extra dimensions"
 
 
 def _page(query: dict | None = None) -> AppTest:

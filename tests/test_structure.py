@@ -100,3 +100,21 @@ def test_no_import_circles():
 
     for start in graph:
         visit(start, ())
+
+
+def test_the_sidebar_follows_the_notes():
+    """Students meet solvers and Δt before the pages that use adaptive solvers."""
+    from e2e.app_pages import registered_pages
+
+    assert [page.name for page in registered_pages()] == [
+        "home",
+        "vanishing_gradients",
+        "identity_experiment",
+        "resnet_euler",
+        "solvers",
+        "regression_flow",
+        "resnet_vs_node",
+        "spiral",
+        "lotka_volterra",
+        "your_data",
+    ]

@@ -49,7 +49,7 @@ PRESETS = {
     "Augmentation fixes it: y = −x with one extra dimension": FlowSettings(
         task=REFLECTION, extra=1
     ),
-    "Swap the rings: the 2-D flow fails too, two extra dimensions fix it": FlowSettings(
+    "Swap the rings: hard for a 2-D flow, easier with two extra dimensions": FlowSettings(
         task=RINGS, extra=2
     ),
     "Rotation by 90°: a map a 2-D flow can learn": FlowSettings(task=ROTATION),
