@@ -101,19 +101,20 @@ if task == flow.RINGS:
         "outer point inward, each along its own ray, and no paths cross. What no 2-D flow can "
         "do is swap the continuous rings (Dupont et al., 2019). The field that swaps the "
         "samples must change direction between neighbouring points, which is hard to learn: "
-        f"here the 2-D neural ODE reaches MSE {result.plain.mse:.4f}, the augmented one "
-        f"{result.augmented.mse:.4f}.",
+        f"here the 2-D neural ODE reaches MSE {result.plain.mse:.2g}, the augmented one "
+        f"{result.augmented.mse:.2g}.",
         icon=":material/info:",
     )
 elif representable:
     st.success(
-        f"A flow in {dim}-D can represent this map: all three models should fit it.", icon="✅"
+        f"A flow in {dim}-D can represent this map: all three models should fit it.",
+        icon=":material/check_circle:",
     )
 else:
     st.warning(
         f"No flow in {dim}-D can represent this map: the plain neural ODE is stuck however long "
         "it trains; the ResNet and the augmented ODE are not.",
-        icon="🚧",
+        icon=":material/block:",
     )
 
 st.subheader("How the points travel")

@@ -60,7 +60,7 @@ st.info(
     f"only on the stretch where the error lies between {solvers.FIT_FLOOR:.0e} and "
     f"{solvers.FIT_CEILING:g}, from the coarsest step down to the first that reaches the floor "
     "or stalls near it.",
-    icon="ℹ️",
+    icon=":material/info:",
 )
 
 

@@ -12,6 +12,13 @@ from resode_ui.lessons import vanishing_gradients as vg
 D = vg.VanishingSettings()  # the defaults
 
 
+def layer_span(layers: np.ndarray) -> str:
+    """1 -> "1"; 1, 2, 3, 4 -> "1–4"; 1, 3 -> "1, 3"."""
+    if layers.size > 1 and layers[-1] - layers[0] == layers.size - 1:
+        return f"{layers[0]}–{layers[-1]}"
+    return ", ".join(str(layer) for layer in layers)
+
+
 def sci(numerator: float, denominator: float) -> str:
     """numerator / denominator in scientific notation (float32 norms can be 0 or inf)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -126,14 +133,24 @@ grads = shown(result.grads)
 y_domain = charts.log_domain(grads["grad_norm"])
 for column, stage in zip(st.columns(2), grads["stage"].unique(), strict=True):
     ui.chart(charts.grad_norm_chart, grads[grads["stage"] == stage], stage, y_domain, where=column)
-if np.any(plain <= 0):
-    zero_layers = np.flatnonzero(plain <= 0) + 1
-    zeros = f"layer {zero_layers[0]}" if zero_layers.size == 1 else f"{zero_layers.size} layers"
+plain_grads = result.grads[result.grads["network"] == "plain"]
+
+
+zero_layers = {  # per panel: the plain net's layers whose gradient is exactly 0
+    stage: frame["layer"][frame["grad_norm"] <= 0].to_numpy()
+    for stage, frame in plain_grads.groupby("stage", sort=False)
+}
+if any(layers.size for layers in zero_layers.values()):
+    where = "; ".join(
+        f"{stage}: layer{'s' if layers.size > 1 else ''} {layer_span(layers)}"
+        for stage, layers in zero_layers.items()
+        if layers.size
+    )
     st.caption(
-        f"The plain net's gradient is exactly 0 for {zeros} (up to layer {zero_layers.max()}): "
-        "its entries fell below about 1.2 × 10⁻³⁸, the smallest normal float32, and underflow "
-        "to zero; a log axis cannot show them. The smallest non-zero layer norm is "
-        f"{plain[plain > 0].min():.1e}."
+        f"The plain net's gradient is exactly 0 in some layers ({where}): its entries fell "
+        "below about 1.2 × 10⁻³⁸, the smallest normal float32, and underflow to zero; a log "
+        "axis cannot show them. The smallest non-zero layer norm shown is "
+        f"{plain_grads['grad_norm'][plain_grads['grad_norm'] > 0].min():.1e}."
     )
 if not np.all(np.isfinite(result.grads["grad_norm"])):
     st.warning(

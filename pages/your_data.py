@@ -218,7 +218,7 @@ if runs[0].loaded:
         f"Using the parameters from {safe(param_file.name)} "
         f"({ui.solver_label(runs[0].fit.settings.solver)}, trained for {runs[0].epochs} epochs). "
         "The training controls are ignored until you remove the file.",
-        icon="📦",
+        icon=":material/inventory_2:",
     )
 
 st.header("3 · Fit and extrapolation")

@@ -391,14 +391,22 @@ def bar_chart(
 ) -> alt.Chart:
     """A horizontal bar per category (e.g. solver cost)."""
     _require(df, (category, value))
-    scale = alt.Scale(type="log") if log else alt.Scale()
+    data = _positive(df, value) if log else df
+    encoding = {}
+    if log:
+        # A bar on a log axis cannot start at 0 (Vega-Lite then draws nothing): start every
+        # bar at the power of ten below the smallest value.
+        smallest = data[value].min() if len(data) else 1.0
+        base = 10.0 ** np.floor(np.log10(smallest)) if np.isfinite(smallest) else 1.0
+        encoding["x2"] = alt.datum(float(base))
     return (
-        alt.Chart(_positive(df, value) if log else df)
+        alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y(f"{category}:N", title=None, sort=None),
-            x=alt.X(f"{value}:Q", title=title, scale=scale),
+            y=alt.Y(f"{category}:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
+            x=alt.X(f"{value}:Q", title=title, scale=alt.Scale(type="log" if log else "linear")),
             tooltip=[category, alt.Tooltip(f"{value}:Q", format=".4g")],
+            **encoding,
         )
         .properties(height=height)
     )

@@ -142,7 +142,7 @@ class Board:
                 notice.info(
                     f"Another session is training these settings (epoch {done} / {total}); "
                     "this page will use its result.",
-                    icon="⏳",
+                    icon=":material/hourglass_top:",
                 )
 
 

@@ -84,15 +84,18 @@ def test_convergence_chart_with_fits_and_floor():
 
 
 def test_bar_scaling_and_flow_charts():
-    _spec(
+    bars = _spec(
         nc.bar_chart(
-            pd.DataFrame({"s": ["a", "b"], "v": [3, 30]}),
+            pd.DataFrame({"s": ["a", "b", "c"], "v": [3, 30, 0]}),
             category="s",
             value="v",
             title="n",
             log=True,
         )
     )
+    # Bars on a log axis need a positive baseline, or Vega-Lite draws none (it did, empty).
+    assert bars["encoding"]["x2"]["datum"] == 1.0
+    assert len(bars["data"]["values"] if "values" in bars["data"] else bars["datasets"]) > 0
     frame = pd.DataFrame({"L": [8, 64], "params": [100, 800], "model": "ResNet"})
     assert (
         _spec(nc.scaling_chart(frame, y="params", y_title="p"))["encoding"]["x"]["scale"]["base"]

@@ -118,3 +118,15 @@ def test_the_sidebar_follows_the_notes():
         "lotka_volterra",
         "your_data",
     ]
+
+
+def test_icons_are_material_symbols_not_emoji():
+    """Emoji render as empty boxes on machines without an emoji font (many school PCs)."""
+    files = [*APP_FILES, *sorted((ROOT / "resode_ui").rglob("*.py"))]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg in ("icon", "page_icon"):
+                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                    assert node.value.value.startswith(":material/"), (
+                        f"{path.name}: {node.value.value}"
+                    )
