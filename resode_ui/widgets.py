@@ -144,9 +144,44 @@ def solver_settings(solver: str, stepping: str, rtol: float, atol: float, dt: fl
     return rc.SolverSettings(solver, rtol=float(rtol), atol=float(atol))
 
 
+_SUPERSCRIPTS = dict(zip("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹", strict=True))
+_EXPONENT = "toString(round(log(datum.value) / LN10))"
+for _plain, _raised in _SUPERSCRIPTS.items():
+    _EXPONENT = f"replace({_EXPONENT}, regexp('{_plain}', 'g'), '{_raised}')"
+# Log axes label the powers of ten only, all as 10ⁿ (Vega's default mixes 0.00001, 1e-10 and
+# 10,000,000,000 on one page); the ticks in between stay as unlabelled grid lines.
+POWERS_OF_TEN = (
+    "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6"
+    f" ? '10' + {_EXPONENT} : ''"
+)
+
+
+def _label_powers_of_ten(spec: Any) -> None:
+    """Give every base-10 log axis in a Vega-Lite spec (layers included) POWERS_OF_TEN."""
+    if isinstance(spec, list):
+        for item in spec:
+            _label_powers_of_ten(item)
+        return
+    if not isinstance(spec, dict):
+        return
+    for channel in ("x", "y"):
+        encoding = spec.get("encoding", {}).get(channel)
+        if not isinstance(encoding, dict) or "axis" in encoding and encoding["axis"] is None:
+            continue
+        scale = encoding.get("scale") or {}
+        if scale.get("type") == "log" and scale.get("base", 10) == 10:
+            axis = encoding.setdefault("axis", {})
+            if "format" not in axis and "labelExpr" not in axis:
+                axis["labelExpr"] = POWERS_OF_TEN
+    for key in ("layer", "hconcat", "vconcat", "concat", "spec"):
+        if key in spec:
+            _label_powers_of_ten(spec[key])
+
+
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _vega_lite(name: tuple, args: tuple, kwargs: tuple, _build, _args: tuple, _kwargs) -> dict:
     spec = _build(*_args, **_kwargs).to_dict()  # validated against the schema, once
+    _label_powers_of_ten(spec)
     # Altair's default theme sizes every view 300 × 300; st.altair_chart converts with no
     # theme, so the chart takes Streamlit's own sizes. Do the same.
     view = spec.get("config", {}).get("view", {})

@@ -134,3 +134,27 @@ def test_frames_from_arrays():
     path = nc.path_frame(ts, ys, "data", trajectory=7)
     assert path[["x", "y"]].to_numpy().tolist() == ys.tolist()
     assert set(path["trajectory"]) == {7}
+
+
+def test_every_base_10_log_axis_labels_powers_of_ten_only():
+    from resode_ui import widgets as ui
+
+    frame = pd.DataFrame({"solver": "rk4", "dt": [0.1, 0.05], "error": [1e-4, 6.25e-6]})
+    spec = nc.convergence_chart(frame, fits=frame, floor=1e-6).to_dict()
+    ui._label_powers_of_ten(spec)
+    log_axes = [
+        layer["encoding"][channel].get("axis", {})
+        for layer in spec["layer"]
+        for channel in ("x", "y")
+        if layer.get("encoding", {}).get(channel, {}).get("scale", {}).get("type") == "log"
+    ]
+    assert len(log_axes) >= 2 and all(a.get("labelExpr") == ui.POWERS_OF_TEN for a in log_axes)
+    depth = nc.scaling_chart(
+        pd.DataFrame({"L": [8, 64], "params": [100, 800], "model": "ResNet"}),
+        y="params",
+        y_title="p",
+        log_y=False,
+    ).to_dict()
+    ui._label_powers_of_ten(depth)
+    assert "axis" not in depth["encoding"]["x"]  # base 2: depths keep their own labels
+    assert "labelExpr" not in depth["encoding"]["y"].get("axis", {})  # linear
