@@ -140,6 +140,7 @@ if dim == 1:
         x_title="x",
         y_title="a (first extra coordinate)",
         color_title="x(0)",
+        cyclic=False,
         height=300,
     )
 else:

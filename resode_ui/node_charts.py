@@ -201,9 +201,11 @@ def quiver_chart(
     color_domain to two charts to compare them).
     """
     _require(df, ("x", "y", "angle", "log10_speed", "speed"))
-    scale = alt.Scale(scheme="viridis")
+    # Viridis without its pale yellow end, which vanishes on a white page.
+    scheme = {"name": "viridis", "extent": [0.0, 0.8]}
+    scale = alt.Scale(scheme=scheme)
     if color_domain is not None:
-        scale = alt.Scale(scheme="viridis", domain=list(color_domain), clamp=True)
+        scale = alt.Scale(scheme=scheme, domain=list(color_domain), clamp=True)
     return (
         alt.Chart(df, title=title)
         .mark_point(shape="arrow", filled=True, size=ARROW_SIZE, opacity=0.9)
@@ -304,7 +306,9 @@ def error_heatmap(
             color=alt.Color(
                 "shown_pct:Q",
                 title="error %",
-                scale=alt.Scale(scheme="inferno", domain=[0, cap]),
+                # Dark = good; "bad" ends at orange, never at a pale yellow that reads as
+                # empty background.
+                scale=alt.Scale(scheme={"name": "inferno", "extent": [0.0, 0.75]}, domain=[0, cap]),
             ),
             tooltip=[
                 alt.Tooltip("u1:Q", format=".2f"),
@@ -470,14 +474,20 @@ def flow_plane_chart(
     x_title: str = "x₁",
     y_title: str = "x₂",
     color_title: str = "start angle (°)",
+    cyclic: bool = True,
     height: int = 340,
 ) -> alt.LayerChart:
-    """2-D paths: columns x, y, t, point, start (a colour value per point); ends marked."""
+    """2-D paths: columns x, y, t, point, start (a colour value per point); ends marked.
+
+    `cyclic`: the start values wrap around (angles: a cyclic palette); otherwise they are
+    ordered: viridis, whose two ends differ clearly (no pale yellow end).
+    """
     _require(df, ("x", "y", "t", "point", "start"))
+    palette = "rainbow" if cyclic else {"name": "viridis", "extent": [0.0, 0.8]}
     base = alt.Chart(df).encode(
         x=alt.X("x:Q", title=x_title),
         y=alt.Y("y:Q", title=y_title),
-        color=alt.Color("start:Q", title=color_title, scale=alt.Scale(scheme="rainbow")),
+        color=alt.Color("start:Q", title=color_title, scale=alt.Scale(scheme=palette)),
     )
     lines = base.mark_line(strokeWidth=1.3, opacity=0.7).encode(order="t:Q", detail="point:N")
     ends = (

@@ -191,6 +191,8 @@ def _vega_lite(name: tuple, args: tuple, kwargs: tuple, _build, _args: tuple, _k
         spec["config"].pop("view", None)
         if not spec["config"]:
             del spec["config"]
+    # Full names in legends ("Bogacki–Shampine (order 3)", not "Bogacki–Shampine (orde…").
+    spec.setdefault("config", {}).setdefault("legend", {}).setdefault("labelLimit", 0)
     # Tables, not JSON rows: Streamlit turns a table into Arrow twice as fast.
     rows = spec.get("datasets", {})
     return {**spec, "datasets": {name: pd.DataFrame(values) for name, values in rows.items()}}

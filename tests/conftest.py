@@ -15,20 +15,6 @@ os.environ.setdefault("RESODE_WARMUP", "0")
 os.environ.setdefault("EQX_ON_ERROR", "nan")
 
 
-# The longest files first (measured: browser ≈ 330 s, fuzz ≈ 140 s, warm-up ≈ 45 s): with two
-# xdist workers taking a file at a time, in this order (`--no-loadscope-reorder`), no long
-# file starts last while the other worker idles.
-LONGEST_FIRST = ("e2e/test_pages_browser.py", "test_fuzz_pages.py", "e2e/test_warmup.py")
-
-
-def pytest_collection_modifyitems(items):
-    def rank(item) -> int:
-        path = item.nodeid.split("::")[0]
-        return next((i for i, name in enumerate(LONGEST_FIRST) if path.endswith(name)), 99)
-
-    items.sort(key=rank)  # stable: the rest keep their order
-
-
 @pytest.fixture
 def open_page():
     """open_page("pages/x.py") -> AppTest that has run once (JAX pages need a long timeout)."""
