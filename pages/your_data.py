@@ -243,7 +243,10 @@ for run in runs:
         "final loss": (f"{fit.final_loss:.4g}" if fit.epochs else "–", None),
         "training time": ("loaded" if run.loaded else f"{fit.seconds:.2f} s", None),
     }
-    prefix = f"{run.label}: " if len(runs) > 1 else ""
+    prefix = ""
+    if len(runs) > 1:  # the solver's full name once, short labels that fit under it
+        st.markdown(f"**{run.label}**")
+        prefix = run.label.split(":")[0] + ": "
     for column, (label, (value, note)) in zip(st.columns(5), metrics.items(), strict=True):
         column.metric(prefix + label, value, help=note)
     if fit.diverged:

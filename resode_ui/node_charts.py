@@ -42,6 +42,13 @@ def _positive(df: pd.DataFrame, column: str) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- trajectories
 
 
+def _line_dashes(df: pd.DataFrame) -> tuple[list[str], list[list[int]]]:
+    """The line sources drawn (every source but "data") and their dashes: "learned" dashed,
+    the rest solid. The legend then lists only lines that are there."""
+    drawn = [source for source in dict.fromkeys(df["source"]) if source != "data"]
+    return drawn, [[6, 3] if source == "learned" else [1, 0] for source in drawn]
+
+
 def series_frame(ts, ys, names, source: str) -> pd.DataFrame:
     """Long format for time_series_chart: ys (len(ts), k) with one name per column."""
     values = np.asarray(ys, dtype=np.float64).reshape(len(ts), -1)
@@ -95,6 +102,7 @@ def time_series_chart(
             alt.Tooltip("value:Q", format=".4f"),
         ],
     )
+    drawn, dash_range = _line_dashes(df)
     lines = (
         base.transform_filter(alt.datum.source != "data")
         .mark_line(strokeWidth=2)
@@ -102,7 +110,7 @@ def time_series_chart(
             strokeDash=alt.StrokeDash(
                 "source:N",
                 title=None,
-                scale=alt.Scale(domain=["true", "learned"], range=[[1, 0], [6, 3]]),
+                scale=alt.Scale(domain=drawn, range=dash_range),
             ),
             detail="source:N",
         )
@@ -135,6 +143,7 @@ def phase_plane_chart(
     each true path is marked with a ring.
     """
     _require(df, ("x", "y", "t", "source", "trajectory"))
+    drawn, dash_range = _line_dashes(df)
     scale = alt.Scale(domain=list(domain)) if domain is not None else alt.Scale(zero=False)
     base = alt.Chart(df).encode(
         x=alt.X("x:Q", title=x_title, scale=scale),
@@ -148,10 +157,10 @@ def phase_plane_chart(
         .encode(
             order="t:Q",
             detail="trajectory:N",
+            # No legend=None here: colour and dash share the field, and Vega-Lite would then
+            # drop the merged legend (A vs B had none).
             strokeDash=alt.StrokeDash(
-                "source:N",
-                legend=None,
-                scale=alt.Scale(domain=["true", "learned"], range=[[1, 0], [6, 3]]),
+                "source:N", title=None, scale=alt.Scale(domain=drawn, range=dash_range)
             ),
         )
     )

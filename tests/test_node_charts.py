@@ -34,6 +34,13 @@ def test_time_series_chart_layers_lines_points_and_window():
     rows = _rows(spec)
     assert {r["source"] for r in rows if "source" in r} == {"true", "learned", "data"}
     assert any(r.get("t") == 0.5 and "label" in r for r in rows)
+    dash = spec["layer"][0]["encoding"]["strokeDash"]["scale"]
+    assert dash["domain"] == ["true", "learned"]
+    # Your own data has no true solution: the legend must not promise a "true" line.
+    learned_only = _series_frame()
+    learned_only = learned_only[learned_only["source"] != "true"]
+    spec = _spec(nc.time_series_chart(learned_only))
+    assert spec["layer"][0]["encoding"]["strokeDash"]["scale"]["domain"] == ["learned"]
 
 
 def test_phase_plane_chart():

@@ -103,7 +103,8 @@ def test_a_link_with_the_solver_comparison():
     assert not at.select_slider(key="yd_rtol").disabled
     assert not at.select_slider(key="yd_dt").disabled
     metrics = _metrics(at)
-    assert f"{A}: RMSE, training window" in metrics and f"{B}: RMSE, training window" in metrics
+    assert "A: RMSE, training window" in metrics and "B: RMSE, training window" in metrics
+    assert {A, B} <= {m.value.strip("*") for m in at.markdown}  # full names above them
     result = _lesson(compare=True, dt=1.0, epochs=150)
     assert {"x_predicted", "x_predicted_euler"} <= set(yd.prediction_table(result).columns)
     fit_chart = json.loads(at.get("vega_lite_chart")[0].proto.spec)
