@@ -187,6 +187,20 @@ else:
     for column, (name, value) in zip(st.columns(len(finals)), finals.items(), strict=True):
         column.metric(f"{name}: final loss", f"{value:.2e}")
     ui.chart(charts.loss_curves_chart, result.losses)
+    shallow, deep, resnet = (finals[label] for label in vg.LOSS_LABELS.values())
+    if deep > shallow:
+        plain_verdict = "above the shallow one: the degradation He et al. saw"
+    else:
+        plain_verdict = "below the shallow one: no degradation at these settings"
+    if resnet < min(shallow, deep):
+        resnet_verdict = "the deep ResNet ends lowest of the three"
+    elif resnet < deep:
+        resnet_verdict = "the deep ResNet beats the deep plain net but not the shallow one"
+    else:
+        resnet_verdict = "the deep ResNet does not beat the deep plain net here"
+    st.markdown(
+        f"**With these settings** the deep plain net ends {plain_verdict}; {resnet_verdict}."
+    )
 if activation != "tanh":
     st.caption(
         f"With {vg.ACTIVATIONS[activation]} every layer outputs values ≥ 0 (or ≥ −0.17 for "

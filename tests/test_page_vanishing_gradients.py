@@ -55,6 +55,11 @@ def test_defaults_show_vanishing_gradients_degradation_and_identity(open_page):
     deep_resnet = float(metrics["deep ResNet: final loss"])
     assert deep_plain > 5 * shallow
     assert deep_resnet < deep_plain
+    # The verdict under the chart is computed from those numbers, not fixed text.
+    verdict = next(m.value for m in at.markdown if "With these settings" in m.value)
+    assert "the degradation He et al. saw" in verdict
+    expected = "lowest of the three" if deep_resnet < shallow else "but not the shallow one"
+    assert expected in verdict
     # Small weights: plain → constant map (slope 0), ResNet → identity (slope 1).
     assert abs(float(metrics["plain: slope of the output"])) < 0.05
     assert float(metrics["ResNet: slope of the output"]) > 0.9
