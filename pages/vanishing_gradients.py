@@ -134,8 +134,6 @@ y_domain = charts.log_domain(grads["grad_norm"])
 for column, stage in zip(st.columns(2), grads["stage"].unique(), strict=True):
     ui.chart(charts.grad_norm_chart, grads[grads["stage"] == stage], stage, y_domain, where=column)
 plain_grads = result.grads[result.grads["network"] == "plain"]
-
-
 zero_layers = {  # per panel: the plain net's layers whose gradient is exactly 0
     stage: frame["layer"][frame["grad_norm"] <= 0].to_numpy()
     for stage, frame in plain_grads.groupby("stage", sort=False)
@@ -165,8 +163,9 @@ to layer 1. With the defaults (tanh, scale 0.8, $L = 50$) each plain layer multi
 gradient by roughly $0.8$, so layer 1 receives about $0.8^{50} \approx 10^{-5}$ of what the last
 layer gets, while in the ResNet every layer gets a similar share. At scale 1, the critical
 value for tanh, the plain net's decay is much milder: try it, and try sigmoid ($\sigma' \le 1/4$),
-whose plain gradient fades so fast that near layer 1 it leaves float32's range. With $h = 1$ and ReLU the ResNet errs the other way:
-its signal and gradients *explode*, which is why real ResNets add normalisation layers.
+whose plain gradient fades so fast that near layer 1 it leaves float32's range. With $h = 1$
+and ReLU the ResNet errs the other way: its signal and gradients *explode*, which is why real
+ResNets add normalisation layers.
 """
 )
 

@@ -39,6 +39,9 @@ def _positive(df: pd.DataFrame, column: str) -> pd.DataFrame:
     return df[np.isfinite(values) & (values > 0)]
 
 
+# Viridis without its pale yellow end, which vanishes on a white page: for ordered values.
+ORDERED_SCHEME = {"name": "viridis", "extent": [0.0, 0.8]}
+
 # ----------------------------------------------------------------------------- trajectories
 
 
@@ -210,11 +213,9 @@ def quiver_chart(
     color_domain to two charts to compare them).
     """
     _require(df, ("x", "y", "angle", "log10_speed", "speed"))
-    # Viridis without its pale yellow end, which vanishes on a white page.
-    scheme = {"name": "viridis", "extent": [0.0, 0.8]}
-    scale = alt.Scale(scheme=scheme)
+    scale = alt.Scale(scheme=ORDERED_SCHEME)
     if color_domain is not None:
-        scale = alt.Scale(scheme=scheme, domain=list(color_domain), clamp=True)
+        scale = alt.Scale(scheme=ORDERED_SCHEME, domain=list(color_domain), clamp=True)
     return (
         alt.Chart(df, title=title)
         .mark_point(shape="arrow", filled=True, size=ARROW_SIZE, opacity=0.9)
@@ -489,10 +490,10 @@ def flow_plane_chart(
     """2-D paths: columns x, y, t, point, start (a colour value per point); ends marked.
 
     `cyclic`: the start values wrap around (angles: a cyclic palette); otherwise they are
-    ordered: viridis, whose two ends differ clearly (no pale yellow end).
+    ordered (ORDERED_SCHEME: its two ends differ clearly).
     """
     _require(df, ("x", "y", "t", "point", "start"))
-    palette = "rainbow" if cyclic else {"name": "viridis", "extent": [0.0, 0.8]}
+    palette = "rainbow" if cyclic else ORDERED_SCHEME
     base = alt.Chart(df).encode(
         x=alt.X("x:Q", title=x_title),
         y=alt.Y("y:Q", title=y_title),

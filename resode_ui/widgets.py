@@ -182,17 +182,16 @@ def _label_powers_of_ten(spec: Any) -> None:
 def _vega_lite(name: tuple, args: tuple, kwargs: tuple, _build, _args: tuple, _kwargs) -> dict:
     spec = _build(*_args, **_kwargs).to_dict()  # validated against the schema, once
     _label_powers_of_ten(spec)
+    config = spec.setdefault("config", {})
     # Altair's default theme sizes every view 300 × 300; st.altair_chart converts with no
     # theme, so the chart takes Streamlit's own sizes. Do the same.
-    view = spec.get("config", {}).get("view", {})
+    view = config.get("view", {})
     for size in ("continuousWidth", "continuousHeight"):
         view.pop(size, None)
-    if "config" in spec and not view:
-        spec["config"].pop("view", None)
-        if not spec["config"]:
-            del spec["config"]
+    if not view:
+        config.pop("view", None)
     # Full names in legends ("Bogacki–Shampine (order 3)", not "Bogacki–Shampine (orde…").
-    spec.setdefault("config", {}).setdefault("legend", {}).setdefault("labelLimit", 0)
+    config.setdefault("legend", {}).setdefault("labelLimit", 0)
     # Tables, not JSON rows: Streamlit turns a table into Arrow twice as fast.
     rows = spec.get("datasets", {})
     return {**spec, "datasets": {name: pd.DataFrame(values) for name, values in rows.items()}}
