@@ -65,6 +65,11 @@ else:
                     icon=":material/upload_file:",
                 ),
             ],
+            "Recap": [
+                st.Page(
+                    "pages/recap.py", title="The story in six charts", icon=":material/summarize:"
+                ),
+            ],
         }
     )
     with page_run(page.url_path):

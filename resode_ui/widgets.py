@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 import resode_core as rc
 
@@ -70,6 +71,15 @@ def share_link(note: str = "", where: Any = st) -> None:
         st.code(f"{base}?{query + '&' if query else ''}hide=controls")
         if note:
             st.caption(note)
+
+
+def lesson_link(page: str, label: str, where: Any = st) -> None:
+    """A link to another lesson (its file under pages/), or its label alone when this page
+    runs on its own, outside the app's navigation, where no other page is registered."""
+    try:
+        where.page_link(page, label=label, icon=":material/arrow_forward:")
+    except StreamlitAPIException:
+        where.caption(label)
 
 
 def problem(message: str) -> None:

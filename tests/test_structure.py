@@ -117,6 +117,7 @@ def test_the_sidebar_follows_the_notes():
         "spiral",
         "lotka_volterra",
         "your_data",
+        "recap",
     ]
 
 
