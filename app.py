@@ -19,8 +19,15 @@ if __name__ != "__main__":
     app = st.App(__file__, lifespan=lifespan)
 else:
     from resode_ui.server import page_run
+    from resode_ui.widgets import presenter_toggle, presenting
 
-    st.set_page_config(page_title="ResODE Lab", page_icon=":material/cyclone:", layout="wide")
+    st.set_page_config(
+        page_title="ResODE Lab",
+        page_icon=":material/cyclone:",
+        layout="wide",
+        # A projector needs the width: presenter mode opens with the sidebar closed.
+        initial_sidebar_state="collapsed" if presenting() else "auto",
+    )
     page = st.navigation(
         {
             "Start": [
@@ -72,5 +79,6 @@ else:
             ],
         }
     )
+    presenter_toggle(st.sidebar)
     with page_run(page.url_path):
         page.run()

@@ -47,6 +47,53 @@ def preset_selector(prefix: str, presets: dict[str, Any], where: Any = st) -> No
     )
 
 
+PRESENT_KEY = "present"
+# Presenter mode: type a projector can carry to the back row (≥ 16 px, near-black ink).
+INK = "#111111"
+PRESENTER_CONFIG = {
+    "axis": {
+        "labelFontSize": 16,
+        "titleFontSize": 18,
+        "labelColor": INK,
+        "titleColor": INK,
+        "tickColor": INK,
+        "domainColor": INK,
+    },
+    "legend": {"labelFontSize": 16, "titleFontSize": 16, "labelColor": INK, "titleColor": INK},
+    "header": {"labelFontSize": 16, "titleFontSize": 18, "labelColor": INK, "titleColor": INK},
+    "title": {"fontSize": 20, "color": INK},
+    "text": {"fontSize": 16, "color": INK},
+}
+
+
+def presenting() -> bool:
+    """Presenter mode: the sidebar toggle (key `present`), or `?present=1` in the address."""
+    if PRESENT_KEY in st.session_state:
+        return bool(st.session_state[PRESENT_KEY])
+    return st.query_params.get(PRESENT_KEY, "").lower() in ("1", "true")
+
+
+def presenter_toggle(where: Any = st) -> bool:
+    """The 'Presenter mode' toggle; the address carries it (`?present=1` opens it on)."""
+    if PRESENT_KEY not in st.session_state and presenting():
+        st.session_state[PRESENT_KEY] = True  # the binding reads 'true', not '1'
+    return where.toggle(
+        "Presenter mode",
+        key=PRESENT_KEY,
+        help="A slide for a projector: the question, one chart and its main controls on one "
+        "screen, labels of 16 px and more; the longer text moves into 'More'.",
+        **BOUND,
+    )
+
+
+def more(label: str = "More: the explanation and further sections"):
+    """Where a page puts its longer text and secondary sections: in presenter mode a closed
+    expander under the slide, otherwise the page itself."""
+    if presenting():
+        return st.expander(label, icon=":material/expand_more:", expanded=False)
+    return st.container()
+
+
 def controls(where: Any = st):
     """The container for a page's settings: collapsed when the link says `hide=controls`.
 
@@ -237,4 +284,12 @@ def chart(build, *args, where: Any = st, **kwargs) -> None:
     """
     spec = _vega_lite(_key(build), _key(args), _key(tuple(kwargs.items())), build, args, kwargs)
     # Streamlit takes the datasets out of the spec it is given: hand it copies of the dicts.
-    where.vega_lite_chart({**spec, "datasets": dict(spec["datasets"])}, width="stretch")
+    spec = {**spec, "datasets": dict(spec["datasets"])}
+    if presenting():
+        spec["config"] = _merged(spec.get("config", {}), PRESENTER_CONFIG)
+    where.vega_lite_chart(spec, width="stretch")
+
+
+def _merged(config: dict, override: dict) -> dict:
+    """`config` with `override`'s settings on top (one level of nesting, copies only)."""
+    return {**config, **{k: {**config.get(k, {}), **v} for k, v in override.items()}}
