@@ -5,18 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from resode_ui.resnet_charts import NETWORK_COLORS
-
-# The lessons' own colours where a series has one (plain red, ResNet blue), else a fixed
-# qualitative palette in order of appearance.
-OTHER_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#2ca02c")
-SERIES_COLORS = {**NETWORK_COLORS, "y = x": "#7f7f7f", "true": "#7f7f7f", "learned": "#ff7f0e"}
-
-
-def series_colors(series) -> tuple[list[str], list[str]]:
-    domain = list(dict.fromkeys(series))
-    spare = iter(OTHER_COLORS)
-    return domain, [SERIES_COLORS.get(name) or next(spare) for name in domain]
+from resode_ui import palette
 
 
 def small_chart(
@@ -29,7 +18,7 @@ def small_chart(
     height: int = 210,
 ) -> alt.Chart:
     """Lines with points: x, y per series, drawn in `order` (a path may turn back)."""
-    domain, colors = series_colors(frame["series"])
+    domain, colors = palette.colors_for(frame["series"])
     scale = {True: alt.Scale(type="log"), False: alt.Scale(zero=False)}
     return (
         alt.Chart(frame, height=height)

@@ -5,7 +5,7 @@ import re
 import numpy as np
 from page_data import chart_frames
 
-from resode_ui import recap_charts
+from resode_ui import palette
 from resode_ui.lessons import recap, resnet_euler, resnet_vs_node as rn, vanishing_gradients as vg
 
 PAGE = "pages/recap.py"
@@ -50,7 +50,7 @@ def test_every_panel_is_its_lessons_result_with_a_link_back(open_page):
     assert f"{resnet_params:,} parameters" in " ".join(captions)
 
 
-def test_series_keep_the_lessons_colours():
-    domain, colors = recap_charts.series_colors(["plain", "ResNet", "Euler", "RK4"])
-    assert colors[:2] == ["#d62728", "#1f77b4"]
+def test_series_keep_the_colour_table():
+    domain, colors = palette.colors_for(["plain", "ResNet", "Euler (order 1)", "other"])
+    assert colors[:3] == [palette.PLAIN, palette.RESNET, palette.SOLVER_COLORS["euler"]]
     assert len(set(colors)) == 4
