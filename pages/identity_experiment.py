@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import resnet_charts as charts, widgets as ui
+from resode_ui import resnet_charts as charts, teach, widgets as ui
 from resode_ui.lessons import identity_experiment as ie
 
 D = ie.IdentitySettings()  # the defaults
@@ -20,12 +20,14 @@ def duration(seconds: float) -> str:
 
 
 st.title("Plain net vs ResNet on y = x")
+teach.glossary("residual block", "normalisation layers")
 st.markdown(
     r"""
-The simplest possible test of a shortcut. The data are the 21 points $x = -10, -9, \dots, 10$
-with targets $y = x$. The **plain chain** is three one-unit layers $h \mapsto \tanh(w h + b)$
-followed by one linear unit; the **ResNet** is the same four layers with the three tanh layers
-wrapped in a skip connection, so the linear unit sees $x + \tanh(\cdots)$:
+A very small test of a shortcut, taken from the notes. The data are the 21 points
+$x = -10, -9, \dots, 10$ with targets $y = x$. The **plain chain** is three one-unit layers
+$h \mapsto \tanh(w h + b)$ followed by one linear unit; the **ResNet** is the same four layers
+with the three tanh layers wrapped in a skip connection, so the linear unit sees
+$x + \tanh(\cdots)$:
 
 $$
 \text{plain: } \hat y = w_4\,\tanh\!\big(w_3 \tanh(w_2 \tanh(w_1 x + b_1) + b_2) + b_3\big) + b_4,
@@ -36,7 +38,18 @@ $$
 The training recipe is the notes' one, unchanged: Adam with learning rate $10^{-3}$,
 mini-batches of 8 reshuffled every epoch, at most 10 000 epochs, and stop at the first epoch
 whose MSE over all 21 points is below 0.01. Weights start Glorot-uniform (as in Flux), biases at 0.
+
+He et al. (2015) build their networks from **residual blocks**: a few layers compute a
+correction $\mathcal F(x)$ and a shortcut adds the block's input back,
+$\mathcal H(x) = \mathcal F(x) + x$. Their block, drawn in the notes and below, skips two
+layers; our ResNet's block skips the three tanh layers. The drawing leaves out the batch
+normalisation He et al. apply after each layer; our y = x nets have no normalisation at all.
 """
+)
+st.graphviz_chart(ie.RESIDUAL_BLOCK_DOT, width="content")
+st.caption(
+    "A residual block: the layers learn only the residual F(x) = H(x) − x; the shortcut "
+    "carries x around them unchanged, with no weights of its own."
 )
 
 with ui.controls():
@@ -55,18 +68,12 @@ spinner = "Training both chains (the plain one runs all 10 000 epochs)…"
 runs = ui.result_of(ie.single_runs, settings.seed, spinner=spinner)
 
 st.header(f"One run (seed {seed})")
-cols = iter(st.columns(4))
-for label, run in runs.items():
-    epochs_col, wall_col = next(cols), next(cols)
-    title = f"{label}: epochs to MSE < 0.01"
-    if run["converged"]:
-        epochs_col.metric(title, f"{run['epochs']:,}")
-    else:
-        note = f"MSE {run['final_mse']:.3f} after {run['epochs']:,}"
-        epochs_col.metric(title, "not reached", delta=note, delta_color="off")
-    wall_col.metric(f"{label}: wall time", duration(run["wall_s"]))
-
-
+answer = teach.question(
+    "ie_question",
+    f"With the notes' recipe and seed {seed}, which net will fit y = x (MSE over the 21 points "
+    f"below {ie.TOL:g} within {ie.MAX_EPOCHS:,} epochs)?",
+    ie.QUESTION_OPTIONS,
+)
 curves = [pd.DataFrame({"x": ie.CURVE_X, "y": r["curve"], "network": n}) for n, r in runs.items()]
 curves.append(pd.DataFrame({"x": ie.CURVE_X, "y": ie.CURVE_X, "network": "identity y = x"}))
 losses = [
@@ -78,11 +85,40 @@ left, right = st.columns(2)
 ui.chart(charts.identity_fit_chart, pd.concat(curves, ignore_index=True), data, where=left)
 losses = pd.concat([charts.log_spaced_rows(f, "epoch") for f in losses], ignore_index=True)
 ui.chart(charts.identity_loss_chart, losses, ie.TOL, where=right)
+teach.reveal(answer, *ie.fit_answer(seed, runs))
+teach.what_you_should_see(
+    ie.SHOULD_SEE, ie.matching_preset(st.session_state.get("ie_preset"), settings)
+)
 st.caption(
     "Left: both fits after training, drawn a little beyond the data (dots) to show the "
     "plain chain bending towards its saturation level. Right: MSE over the 21 points after "
     "each epoch; the run stops at the dashed line."
 )
+cols = iter(st.columns(4))
+for label, run in runs.items():
+    epochs_col, wall_col = next(cols), next(cols)
+    title = f"{label}: epochs to MSE < 0.01"
+    if run["converged"]:
+        epochs_col.metric(title, f"{run['epochs']:,}")
+    else:
+        note = f"MSE {run['final_mse']:.3f} after {run['epochs']:,}"
+        epochs_col.metric(title, "not reached", delta=note, delta_color="off")
+    wall_col.metric(f"{label}: wall time", duration(run["wall_s"]))
+
+with st.expander("The notes' code next to ours", icon=":material/code:"):
+    notes_col, ours_col = st.columns(2)
+    notes_col.markdown("**The notes (Flux.jl)**: the set-up lines, quoted")
+    notes_col.code(ie.NOTES_SETUP, language="julia")
+    ours_col.markdown("**The same set-up in JAX** (with optax's Adam)")
+    ours_col.code(ie.JAX_SETUP, language="python")
+    st.caption(
+        "The JAX version is a short, readable copy of the recipe: `fit(residual=True)` trains "
+        "the ResNet, `fit(residual=False)` the plain chain, and each returns the parameters "
+        "and the number of epochs used. The app runs the same recipe in resode_core, where "
+        "each run is one compiled loop and many seeds share one compiled call. Both draw "
+        "their random numbers in the same order, so for a given seed this code stops at the "
+        "same epoch as the page's run, up to float32 rounding."
+    )
 
 # ----------------------------------------------------------------------------- many seeds
 
@@ -118,23 +154,32 @@ st.caption(
 # ----------------------------------------------------------------------------- why
 
 st.header("Why the plain chain gets stuck")
+plain_rate, _, plain_mse = stats.summary("plain")
+plain_hits = round(plain_rate * n_seeds)
+plain_reached = (
+    f"none of the {n_seeds} runs reaches 0.01"
+    if plain_hits == 0
+    else f"{plain_hits} of the {n_seeds} runs reach 0.01"
+)
 st.markdown(
     rf"""
 Every tanh squashes its input into $(-1, 1)$, and it is only close to a straight line near 0.
 To reproduce a line over the whole range $[-10, 10]$ the plain chain must first shrink $x$ into
 that linear zone ($|w_1| \approx 0.01$, so $|w_1 x| \lesssim 0.1$) and then blow the result up again
-with large later weights ($|w_4|$ in the tens); the more linear it wants to be, the larger those
-weights must grow, and any compromise leaves the S-shape of the saturating tanhs in the fit.
+with large later weights: the last tanh's output stays inside $(-1, 1)$, so reaching outputs
+from $-10$ to $10$ takes $|w_4| \ge 10$. The more linear it wants to be, the larger those weights
+must grow, and any compromise leaves the S-shape of the saturating tanhs in the fit.
 Adam moves each weight by roughly the learning rate, $10^{{-3}}$, per step: 10 000 epochs of three
-mini-batches allow only about 30 units of travel along a long, flat valley. The chain plateaus
-near MSE {stats.summary("plain")[2]:.2f} (the median over the seeds above) and never reaches
-0.01.
+mini-batches allow only about 30 units of travel along a long, flat valley. Over the seeds
+above, the chain's median final MSE is {plain_mse:.2f}, and {plain_reached}.
 
-The ResNet has a perfect solution close to where it starts: $w_4 = 1$, $b_4 = 0$ and a branch that
-outputs about 0, while the shortcut carries $x$ through untouched. Training mostly has to move
-$w_4$ from its random start in $[-\sqrt 3, \sqrt 3]$ to 1, a distance of at most about 2.7; at
-$\approx 10^{{-3}}$ per step that is on the order of a thousand epochs, and a seed whose $w_4$
-happens to start near 1 (and whose branch is small) is done almost at once.
+The ResNet has an exact solution near where it starts: $w_4 = 1$, $b_4 = 0$ and a branch that
+outputs 0 (for instance $w_3 = b_3 = 0$), while the shortcut carries $x$ through untouched.
+Training has to move $w_4$ from its random start in $[-\sqrt 3, \sqrt 3]$ to 1, a distance of up
+to about 2.7; at roughly $10^{{-3}}$ per step and three steps per epoch, a start at distance $d$
+needs at least about $d / 0.003$ epochs, several hundred for a far start. Seeds whose $w_4$
+starts near 1 are the quick ones: over seeds 0–7, ranking the runs by how far $w_4$ starts
+from 1 and ranking them by the epochs they use give nearly the same order.
 """
 )
 
@@ -152,8 +197,13 @@ timing = pd.DataFrame(
     }
 )
 st.dataframe(timing, hide_index=True, width="stretch")
+plain_note = (
+    f"we see no such run in {n_seeds} seeds of 10 000 epochs"
+    if plain_hits == 0
+    else f"{plain_hits} of our {n_seeds} seeds do get there within 10 000 epochs"
+)
 st.markdown(
-    r"""
+    rf"""
 Our reading of the notes' numbers (an inference from their code, not something the notes
 state): they are probably not the time of a fit. `@benchmark loop(model)` calls `loop` many
 times on **the same model object**; `Flux.setup` creates a fresh Adam state each call, but the
@@ -161,9 +211,9 @@ weights keep what earlier calls learned. If so, the real training happens in Ben
 first calls, which are not in the statistics, and every timed sample starts from an already
 fitted model and stops after the first epoch below 0.01. That would make 93 µs roughly one
 epoch of the ResNet (plus set-up), and 1.139 ms a handful of epochs of the plain chain, which
-would then have got below 0.01 at some point in the notes' run, something we do not observe
-within 10 000 epochs. Our per-epoch column is the comparable number; our "fit from scratch" column is
-what the benchmark was meant to measure. Our times exclude compilation, are measured on this
+would then have got below 0.01 at some point in the notes' run; {plain_note}. Our
+per-epoch column is the comparable number; our "fit from scratch" column is what the benchmark
+was meant to measure. Our times exclude compilation, are measured on this
 server, and vary with its load.
 """
 )

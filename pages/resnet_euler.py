@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import node_charts as nc, resnet_charts as charts, widgets as ui
+from resode_ui import node_charts as nc, resnet_charts as charts, teach, widgets as ui
 from resode_ui.lessons import resnet_euler
 from resode_ui.lessons.resnet_euler import EXACT, LAYERS, T_END, U0
 
@@ -14,6 +14,7 @@ SOLVERS = resnet_euler.FIXED_STEP_SOLVERS
 MAX_LAYERS = resnet_euler.MAX_LAYERS
 
 st.title("A ResNet is forward Euler")
+teach.glossary("forward Euler", "order of a solver", "residual block")
 st.markdown(
     r"""
 Write a residual block with an explicit step size $\Delta t$:
@@ -92,6 +93,7 @@ ui.share_link()
 
 settings = resnet_euler.ResnetEulerSettings(layers, solver, seed, compare, *sides)
 paths, compared = ui.result_of(resnet_euler.lesson, settings)
+preset = resnet_euler.matching_preset(st.session_state.get("re_preset"), settings)
 
 if compared:
     st.header("Side by side: two configurations")
@@ -124,6 +126,7 @@ compare the errors at equal cost.
     # One chart per row holding both sides, on shared axes.
     ui.chart(nc.side_by_side, charts.layer_trajectory_chart, tuple(time_frames), tuple(titles))
     ui.chart(nc.side_by_side, charts.phase_plane_chart, tuple(plane_frames), tuple(titles))
+    teach.what_you_should_see(resnet_euler.SHOULD_SEE, preset)
     st.caption(
         f"The path of x(0) = ({U0[0]:g}, {U0[1]:g}) (top) and of the five starting points in the "
         "(x₁, x₂) plane (bottom) for both configurations, on the same axes. Turn the toggle "
@@ -150,21 +153,23 @@ ui.chart(
     resnet_euler.phase_frame(paths, {LAYERS: "resnet", EXACT: "exact"}),
     where=right,
 )
+if not compared:
+    teach.what_you_should_see(resnet_euler.SHOULD_SEE, preset)
 st.caption(
     f"Left: the hidden state of input x(0) = ({U0[0]:g}, {U0[1]:g}) after each layer, drawn at "
     f"t = ℓ·Δt (circles), on top of the Euler solve of the same vector field (line): they "
-    f"coincide to float32 precision. The {label} solve of the smooth field takes steps "
-    "of the same Δt. Right: five inputs pushed through the ResNet in the (x₁, x₂) plane "
-    "(dots = layers), against the exact flow of the smooth field."
+    f"differ by at most {paths.resnet_vs_euler:.0e}, float32 rounding. The {label} solve of "
+    "the smooth field takes steps of the same Δt. Right: five inputs pushed through the ResNet "
+    "in the (x₁, x₂) plane (dots = layers), against the exact flow of the smooth field."
 )
 
 st.header("2 · Δt → 0: the ResNet converges to the ODE")
 st.markdown(
     r"""
-A ResNet with more, thinner layers approximates the exact flow better, with an error that
-shrinks like $\Delta t^{1}$: Euler is a first-order method. Any other ODE solver can take the
-place of "stack another layer", and higher-order ones reach the same accuracy with far fewer
-steps. On log–log axes an error $C\,\Delta t^{p}$ is a straight line of slope $p$.
+More layers over the same $T$ means a smaller step $\Delta t = T/L$. The chart shows the error at
+$T$ against $\Delta t$ for the ResNet (Euler) and other fixed-step solvers of the same smooth
+field. On log–log axes an error $C\,\Delta t^{p}$ is a straight line of slope $p$; the table
+fits $p$ for each solver.
 """
 )
 
@@ -185,9 +190,16 @@ def convergence() -> None:
         return
     try:
         study = resnet_euler.convergence(tuple(solvers), seed)
+        # The question reads Euler's errors: from the table, or computed aside if not chosen.
+        euler_study = study if "euler" in solvers else resnet_euler.convergence(("euler",), seed)
     except ValueError as error:
         ui.problem(str(error))
         return
+    answer = teach.question(
+        "re_question",
+        "Halve Δt (twice the layers over the same T): what happens to the ResNet's error at T?",
+        resnet_euler.QUESTION_OPTIONS,
+    )
     floor, steps = resnet_euler.ERROR_FLOOR, resnet_euler.CONVERGENCE_STEPS
     left, right = st.columns([3, 2])
     ui.chart(charts.convergence_chart, study["errors"], floor, where=left)
@@ -196,6 +208,7 @@ def convergence() -> None:
     orders["observed slope"] = slopes.map(lambda v: f"{v:.2f}" if np.isfinite(v) else "—")
     orders["error at Δt = T/64"] = orders["error at Δt = T/64"].map("{:.1e}".format)
     right.dataframe(orders, hide_index=True, width="stretch")
+    teach.reveal(answer, *resnet_euler.halving_answer(euler_study, shown="euler" in solvers))
     right.caption(
         "Observed slope: a least-squares fit of log(error) against log(Δt), walking from the "
         f"coarsest Δt towards the finest. It starts at the first error below "
@@ -206,6 +219,11 @@ def convergence() -> None:
     )
     st.markdown(
         rf"""
+Forward Euler is a first-order method: its error at $T$ shrinks like $\Delta t^{{1}}$, so a
+ResNet with more layers over the same $T$ approximates the exact flow better, but slowly. Any
+other ODE solver can take the place of "stack another layer", and higher-order ones reach the
+same accuracy with far fewer steps. {resnet_euler.fewer_steps(study)}
+
 The reference is the exact flow computed in float64 (SciPy's DOP853 at tolerance
 $10^{{-12}}$); the app itself computes in **float32**, whose round-off is about $10^{{-7}}$ relative
 per operation. Once a solver's truncation error drops to roughly $10^{{-6}}$–$10^{{-7}}$ its curve

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import resnet_charts as charts, widgets as ui
+from resode_ui import resnet_charts as charts, teach, widgets as ui
 from resode_ui.lessons import vanishing_gradients as vg
 
 D = vg.VanishingSettings()  # the defaults
@@ -27,6 +27,12 @@ def sci(numerator: float, denominator: float) -> str:
 
 
 st.title("Vanishing gradients")
+teach.glossary(
+    "Glorot/LeCun initialisation",
+    "critical initialisation",
+    "normalisation layers",
+    "residual block",
+)
 st.markdown(
     r"""
 Training moves each layer's weights $\mathbf W_\ell = (W_\ell, b_\ell)$ along
@@ -40,18 +46,19 @@ $$
 \Big\|\frac{\partial \mathcal L}{\partial \mathbf W_\ell}\Big\| \ll 1 \quad\text{for the first layers } \ell \le \bar\ell .
 $$
 
-Those layers then hardly learn: extra depth stops helping and can even hurt. A **ResNet**
+Those layers then hardly learn, and extra depth stops helping. A **ResNet**
 block adds its layer to a shortcut, $x_\ell = x_{\ell-1} + h\,\sigma(W_\ell x_{\ell-1} + b_\ell)$,
 so each Jacobian is $I + h\,\operatorname{diag}\sigma'(\cdot)\,W_\ell$. The identity gives the
 gradient a path back to layer 1 that no small weight can close; large weights or a large $h$
 can still make the product grow instead (the ReLU preset with $h = 1$ shows it).
 
 Below, both nets share **the same weights** (same seed); only the shortcut differs. He et al.'s
-block has $h = 1$ and relies on normalisation layers, which we leave out; without them a deep
-stack with $h = 1$ grows layer after layer, so we start at $h = 1/\sqrt L$: if the $L$ blocks'
-random updates were independent, they would add up to a change of about $\sqrt L \cdot h = 1$
-whatever the depth (try the others in the sidebar). In the ODE view of the page "ResNet =
-forward Euler", $h$ is the step $\Delta t = T/L$; $h = 1/L$ is that with $T = 1$.
+block has $h = 1$, and their networks contain normalisation layers, which we leave out; without
+them a deep stack with $h = 1$ can grow layer after layer, so we start at $h = 1/\sqrt L$: if
+the $L$ blocks' random updates were independent, they would add up to a change of about
+$\sqrt L \cdot h = 1$ whatever the depth (try the others in the sidebar). In the ODE view of
+the page "ResNet = forward Euler", $h$ is the step $\Delta t = T/L$; $h = 1/L$ is that with
+$T = 1$.
 """
 )
 
@@ -120,6 +127,14 @@ def shown(frame):
 
 
 st.header("1 · Gradient per layer")
+answer = teach.question(
+    "vg_question",
+    f"Compare this plain net (L = {depth}) with a plain net of {vg.REFERENCE_DEPTH} layers "
+    f"that has the same first {min(depth, vg.REFERENCE_DEPTH)} layers. Going from "
+    f"{vg.REFERENCE_DEPTH} to {depth} layers, will the gradient that reaches **layer 1** at "
+    "initialisation…",
+    vg.QUESTION_OPTIONS,
+)
 plain, resnet = result.at_init("plain"), result.at_init("ResNet")
 c1, c2, c3 = st.columns(3)
 c1.metric("plain: first / last layer", sci(plain[0], plain[-1]))
@@ -133,6 +148,10 @@ grads = shown(result.grads)
 y_domain = charts.log_domain(grads["grad_norm"])
 for column, stage in zip(st.columns(2), grads["stage"].unique(), strict=True):
     ui.chart(charts.grad_norm_chart, grads[grads["stage"] == stage], stage, y_domain, where=column)
+teach.reveal(answer, *vg.depth_answer(settings, result))
+teach.what_you_should_see(
+    vg.SHOULD_SEE, vg.matching_preset(st.session_state.get("vg_preset"), settings.study)
+)
 plain_grads = result.grads[result.grads["network"] == "plain"]
 zero_layers = {  # per panel: the plain net's layers whose gradient is exactly 0
     stage: frame["layer"][frame["grad_norm"] <= 0].to_numpy()
@@ -160,51 +179,50 @@ st.markdown(
     r"""
 The ratio *first / last* measures how much the gradient fades on its way from the loss back
 to layer 1. With the defaults (tanh, scale 0.8, $L = 50$) each plain layer multiplies the
-gradient by roughly $0.8$, so layer 1 receives about $0.8^{50} \approx 10^{-5}$ of what the last
-layer gets, while in the ResNet every layer gets a similar share. At scale 1, the critical
-value for tanh, the plain net's decay is much milder: try it, and try sigmoid ($\sigma' \le 1/4$),
-whose plain gradient fades so fast that near layer 1 it leaves float32's range. With $h = 1$
-and ReLU the ResNet errs the other way: its signal and gradients *explode*, which is why real
-ResNets add normalisation layers.
+gradient by roughly $0.8$ on average, so layer 1 receives about $0.8^{50} \approx 10^{-5}$ of
+what the last layer gets, while in the ResNet every layer gets a similar share. At scale 1, the
+critical value for tanh, the plain net's decay is much milder: try it, and try sigmoid
+($\sigma' \le 1/4$), whose plain gradient fades so fast that near layer 1 it leaves float32's
+range. With $h = 1$ and ReLU the ResNet errs the other way: its signal and gradients *explode*.
+Normalisation layers, as in He et al.'s networks, are one way to keep them in range.
 """
 )
 
 st.header("2 · Deeper is worse — for plain nets")
 st.markdown(
     rf"""
-He et al. (2015) noticed that a deeper plain network can have a *higher training error*
-than a shallower one: not overfitting, an optimisation failure. We reproduce it on a small
-regression task ($y = \tfrac12\sin(2Qx)$ with $Q$ orthogonal, {vg.N_POINTS} points in
-$\mathbb R^{{{width}}}$): a {vg.SHALLOW_DEPTH}-layer plain net, a {depth}-layer plain net and a
-{depth}-layer ResNet, all {width} units wide, trained with the same Adam settings.
+He et al. (2015, Fig. 1) found that a 56-layer plain network had a *higher training error*, and
+a higher test error, than a 20-layer one on CIFAR-10: the deeper net fits its own training data worse, so
+this is not overfitting but a failure of optimisation. (Their nets have normalisation layers,
+and they argue their gradients do not vanish; here, without them, vanishing gradients are one
+cause we can see.) We try the same comparison on a small regression task
+($y = \tfrac12\sin(2Qx)$ with $Q$ orthogonal, $x$ uniform in $[-1, 1]^{{{width}}}$): a
+{vg.SHALLOW_DEPTH}-layer plain net, a {depth}-layer plain net and a {depth}-layer ResNet, all
+{width} units wide, trained with the same Adam settings on {vg.N_POINTS} points. Their loss on
+{vg.N_HELD_OUT} **held-out** points of the same task, which training never sees, plays the role
+of He et al.'s test error.
 """
 )
-finals = result.losses.groupby("network", sort=False)["loss"].last()
 if epochs == 0:
     st.info("Set epochs above 0 to train the networks.")
 else:
-    for column, (name, value) in zip(st.columns(len(finals)), finals.items(), strict=True):
-        column.metric(f"{name}: final loss", f"{value:.2e}")
+    train_finals, held_finals = (result.finals(points) for points in vg.POINTS)
+    for column, name in zip(st.columns(len(train_finals)), train_finals.index, strict=True):
+        column.metric(f"{name}: final training loss", f"{train_finals[name]:.2e}")
+        column.metric(f"{name}: final held-out loss", f"{held_finals[name]:.2e}")
     ui.chart(charts.loss_curves_chart, result.losses)
-    shallow, deep, resnet = (finals[label] for label in vg.LOSS_LABELS.values())
-    if deep > shallow:
-        plain_verdict = "above the shallow one: the degradation He et al. saw"
-    else:
-        plain_verdict = "below the shallow one: no degradation at these settings"
-    if resnet < min(shallow, deep):
-        resnet_verdict = "the deep ResNet ends lowest of the three"
-    elif resnet < deep:
-        resnet_verdict = "the deep ResNet beats the deep plain net but not the shallow one"
-    else:
-        resnet_verdict = "the deep ResNet does not beat the deep plain net here"
-    st.markdown(
-        f"**With these settings** the deep plain net ends {plain_verdict}; {resnet_verdict}."
-    )
-if activation != "tanh":
     st.caption(
-        f"With {vg.ACTIVATIONS[activation]} every layer outputs values ≥ 0 (or ≥ −0.17 for "
-        "GELU), so the plain nets cannot produce this task's negative targets and a ResNet "
-        "block can only push coordinates one way: the loss comparison is meant for tanh."
+        "Solid: the loss on the training points; dashed: on the held-out points, with the "
+        "same weights, before each epoch."
+    )
+    st.markdown(vg.degradation_verdict(result))
+    st.caption(vg.overfit_note(result))
+if activation != "tanh":
+    low, down = ("−0.17", "down by at most 0.17·h") if activation == "gelu" else ("0", "only up")
+    st.caption(
+        f"With {vg.ACTIVATIONS[activation]} every layer outputs values ≥ {low}, so the plain "
+        f"nets cannot produce this task's targets below {low}, and a ResNet block can push a "
+        f"coordinate {down}: the loss comparison is meant for tanh."
     )
 
 st.header("3 · Small weights: null map or identity")
@@ -219,7 +237,8 @@ to earlier layers is zero. A ResNet becomes $x \mapsto x + L\,h\,\sigma(0)$, the
 from "pass the input on" and each block only has to learn a correction $\mathcal F(x)$ with
 $x_\ell = \mathcal F(x_{\ell-1}) + x_{\ell-1}$ — the residual.
 
-The shortcut is an addition, nothing else: **no extra parameters** and a negligible extra cost.
+The shortcut is an addition, nothing else: **no extra parameters**, and one vector addition
+per layer of extra work.
 """
 )
 

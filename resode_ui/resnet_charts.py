@@ -75,17 +75,29 @@ def log_domain(values) -> tuple[float, float] | None:
     return float(v.min()) / 2, float(v.max()) * 2
 
 
+LOSS_DASHES = {"training": [1, 0], "held-out": [5, 4]}  # solid and dashed
+
+
 def loss_curves_chart(df: pd.DataFrame) -> alt.Chart:
-    """Training loss per epoch on a log axis; columns epoch, loss, network."""
+    """Loss per epoch on a log axis, one colour per network and one line style per point set.
+
+    Columns epoch, loss, network, points ("training" solid, "held-out" dashed).
+    """
     shown = df[np.isfinite(df["loss"]) & (df["loss"] > 0)]
+    dashes = {k: v for k, v in LOSS_DASHES.items() if k in set(shown["points"])}
     return (
         alt.Chart(shown)
         .mark_line()
         .encode(
             x=alt.X("epoch:Q", title="epoch"),
-            y=alt.Y("loss:Q", scale=alt.Scale(type="log"), title="training loss (MSE)"),
+            y=alt.Y("loss:Q", scale=alt.Scale(type="log"), title="loss (MSE)"),
             color=_color("network", shown["network"]),
-            tooltip=["network", "epoch", alt.Tooltip("loss:Q", format=".3e")],
+            strokeDash=alt.StrokeDash(
+                "points:N",
+                scale=alt.Scale(domain=list(dashes), range=list(dashes.values())),
+                title="points",
+            ),
+            tooltip=["network", "points", "epoch", alt.Tooltip("loss:Q", format=".3e")],
         )
         .properties(height=300)
     )

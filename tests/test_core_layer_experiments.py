@@ -132,3 +132,39 @@ def test_invalid_input_raises_value_error():
         rc.fixed_step_endpoints(rc.linear_system(), [1.0, 0.0], 1.0, [4], solver="nope")
     with pytest.raises(ValueError, match="u0"):
         rc.SmoothLayerField(2, key=jr.PRNGKey(0)).exact_flow([1.0], [0.0, 1.0])
+
+
+def test_held_out_loss_is_the_loss_on_the_held_out_points():
+    x_all, y_all = (np.asarray(a) for a in rc.regression_task(WIDTH, 24, seed=1))
+    x, y, x_held, y_held = x_all[:16], y_all[:16], x_all[16:], y_all[16:]
+    assert not (x[:, None] == x_held[None]).all(axis=-1).any()  # points not in the training set
+    net = rc.ResNet(3, WIDTH, 0.5, key=jr.PRNGKey(2), max_depth=8)
+    trained, losses, held = rc.train_deep_net(
+        net, x, y, epochs=6, learning_rate=1e-2, held_out=(x_held, y_held)
+    )
+    assert losses.shape == held.shape == (6,)
+
+    def mse(model, a, b):
+        """The MSE of the ResNet's outputs, x_ℓ = x_{ℓ−1} + Δt·tanh(W_ℓ x_{ℓ−1} + b_ℓ), in NumPy."""
+        weights, biases = np.asarray(model.weights), np.asarray(model.biases)
+        h = np.asarray(a, dtype=np.float64)
+        for layer in range(int(model.depth)):
+            h = h + float(model.dt) * np.tanh(h @ weights[layer].T + biases[layer])
+        return float(np.mean((h - b) ** 2))
+
+    # Each entry is the loss function on the held-out points, with the weights of that epoch:
+    # the untrained net first, then the net trained for 5 epochs (training is deterministic).
+    assert held[0] == pytest.approx(mse(net, x_held, y_held), rel=1e-4)
+    after_five, losses_five = rc.train_deep_net(net, x, y, epochs=5, learning_rate=1e-2)
+    assert held[5] == pytest.approx(mse(after_five, x_held, y_held), rel=1e-4)
+    assert losses[5] == pytest.approx(mse(after_five, x, y), rel=1e-4)
+    assert held[5] != pytest.approx(losses[5], rel=1e-3)  # other points, another loss
+    # The held-out points only watch: training with or without them gives the same net.
+    np.testing.assert_allclose(losses[:5], losses_five, rtol=1e-6)
+    assert np.all(np.isfinite(np.asarray(trained.weights)))
+    with pytest.raises(ValueError, match="held_out"):
+        rc.train_deep_net(net, x, y, epochs=2, held_out=(x_held[:, :2], y_held))
+    with pytest.raises(ValueError, match="held_out"):
+        rc.train_deep_net(net, x, y, epochs=2, held_out=(x_held[:0], y_held[:0]))
+    with pytest.raises(ValueError, match="finite"):
+        rc.train_deep_net(net, x, y, epochs=2, held_out=(x_held * np.nan, y_held))

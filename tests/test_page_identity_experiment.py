@@ -7,7 +7,10 @@ import pandas as pd
 from page_data import chart_frames, shown_metrics
 from streamlit.testing.v1 import AppTest
 
+import resode_core as rc
 from resode_ui.lessons import identity_experiment as ie
+
+rc_fit = rc.fit_identity
 
 PAGE = "pages/identity_experiment.py"
 
@@ -33,9 +36,30 @@ def _results(at) -> dict[str, str]:
     return {k: v for k, v in shown_metrics(at).items() if "time" not in k}
 
 
-def test_defaults_plain_never_converges_resnet_always_does(open_page):
+def test_defaults_plain_never_converges_resnet_always_does(open_page, monkeypatch):
     at = open_page(PAGE)
     _ok(at)
+    # The residual block is drawn (a DOT graph) and the notes' code sits beside ours.
+    (figure,) = at.get("graphviz_chart")
+    assert "H(x) = F(x) + x" in figure.proto.spec
+    codes = [c.value for c in at.code]
+    assert codes[-2:] == [ie.NOTES_SETUP.strip(), ie.JAX_SETUP.strip()]  # after the share links
+    # The question, answered right and wrong; the reveal reads the runs on screen (cached).
+    truth, observed = ie.fit_answer(0, ie.single_runs(0))
+    fits = []
+    monkeypatch.setattr(rc, "fit_identity", lambda *a, **k: fits.append(1) or rc_fit(*a, **k))
+    at.radio(key="ie_question").set_value("the ResNet").run()
+    _ok(at)
+    assert [b.value for b in at.success] == [
+        f"You predicted **the ResNet**. {observed} As you predicted."
+    ]
+    at.radio(key="ie_question").set_value("both").run()
+    _ok(at)
+    assert [b.value for b in at.info] == [
+        f"You predicted **both**. {observed} So the answer here is **{truth}**."
+    ]
+    assert fits == []
+    assert any(ie.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
     metrics = shown_metrics(at)
     assert metrics["plain: epochs to MSE < 0.01"] == "not reached"
     resnet_epochs = int(metrics["ResNet: epochs to MSE < 0.01"].replace(",", ""))
@@ -64,7 +88,11 @@ def test_defaults_plain_never_converges_resnet_always_does(open_page):
     assert notes == ["1.139 ms", "93.265 µs"]
     # The text's plateau is the median final MSE shown above it, and the caption tells the truth.
     plateau = metrics["plain: median final MSE"]
-    assert any(f"near MSE {float(plateau):.2f} (the median" in m.value for m in at.markdown)
+    assert any(
+        f"median final MSE is {float(plateau):.2f}, and none of the 8" in m.value
+        for m in at.markdown
+    )
+    assert any("we see no such run in 8 seeds" in m.value for m in at.markdown)
     assert any("8 at a time in one compiled call" in c.value for c in at.caption)
 
 
@@ -79,7 +107,7 @@ def test_the_lesson_backs_the_pages_numbers():
     assert runs["plain"]["epochs"] == ie.MAX_EPOCHS and not runs["plain"]["converged"]
     assert runs["ResNet"]["converged"] and runs["ResNet"]["losses"][-1] < ie.TOL
     rate, done, mse = stats.summary("plain")
-    assert rate == 0.0 and done.empty and 0.05 < mse < 0.2  # "plateaus near MSE 0.1"
+    assert rate == 0.0 and done.empty and 0.05 < mse < 0.2  # the median final MSE the text quotes
     rate, done, _ = stats.summary("ResNet")
     assert rate == 1.0 and len(done) == 8
     assert set(stats.per_seed_s) == {"plain", "ResNet"}
@@ -122,6 +150,7 @@ def test_a_link_a_preset_and_a_tampered_link():
     assert at.slider(key="ie_n_seeds").value == 32 and at.slider(key="ie_seed").value == 0
     assert dict(at.query_params) == {"ie_n_seeds": "32"}
     assert shown_metrics(at)["ResNet: converged"] == "100% of 32"
+    assert any(ie.SHOULD_SEE["Statistics over 32 seeds"] in c.value for c in at.caption)
     # Values no slider can take fall back to the defaults, without an error.
     broken = _linked({"ie_seed": "abc", "ie_n_seeds": "500"})
     _ok(broken)

@@ -69,6 +69,22 @@ def test_defaults_resnet_equals_euler_and_orders_show():
     assert any("first error at or below 3e-06" in c.value for c in at.caption)
     # Side by side is off: its sliders are drawn (they keep their values) but disabled.
     assert at.slider(key="re_a_layers").disabled and "A: Δt" not in metrics
+    # The question, answered wrong then right, is revealed from the Euler row of the study.
+    assert any(resnet_euler.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
+    study = resnet_euler.convergence(resnet_euler.ORDER_SOLVERS, 4)
+    truth, observed = resnet_euler.halving_answer(study)
+    assert truth == "it halves"
+    at.radio(key="re_question").set_value("it quarters").run()
+    _ok(at)
+    assert [b.value for b in at.info] == [
+        f"You predicted **it quarters**. {observed} So the answer here is **it halves**."
+    ]
+    at.radio(key="re_question").set_value("it halves").run()
+    _ok(at)
+    assert [b.value for b in at.success] == [
+        f"You predicted **it halves**. {observed} As you predicted."
+    ]
+    assert any(resnet_euler.fewer_steps(study) in m.value for m in at.markdown)
 
 
 def test_layers_seed_and_solver_widgets(compile_counter):
@@ -107,6 +123,7 @@ def test_comparison_preset_and_its_link():
     at.selectbox(key="re_preset").select(SAME_COST).run()
     _ok(at)
     assert at.toggle(key="re_compare").value is True
+    assert any(resnet_euler.SHOULD_SEE[SAME_COST] in c.value for c in at.caption)
     metrics = shown_metrics(at)
     assert metrics["A: field evaluations"] == metrics["B: field evaluations"] == "8"
     # At equal cost the fourth-order method is far more accurate than the ResNet.

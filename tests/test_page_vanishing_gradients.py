@@ -8,7 +8,10 @@ import pytest
 from page_data import chart_frames, shown_metrics
 from streamlit.testing.v1 import AppTest
 
+import resode_core as rc
 from resode_ui.lessons import vanishing_gradients as vg
+
+rc_train = rc.train_deep_net
 
 PAGE = "pages/vanishing_gradients.py"
 
@@ -34,9 +37,31 @@ def _messages(at) -> str:
     return " ".join(str(box.value) for box in [*at.error, *at.warning]).lower()
 
 
-def test_defaults_show_vanishing_gradients_degradation_and_identity(open_page):
+def test_defaults_show_vanishing_gradients_degradation_and_identity(open_page, monkeypatch):
     at = open_page(PAGE)
     _ok(at)
+    # The question waits for an answer; answering compares, from cached results (no training).
+    assert any("Make your prediction" in c.value for c in at.caption)
+    truth, observed = vg.depth_answer(vg.VanishingSettings(), vg.lesson(vg.VanishingSettings()))
+    assert truth == "shrink" and "with 10 layers and" in observed and "with 50" in observed
+    trainings = []
+    monkeypatch.setattr(
+        rc, "train_deep_net", lambda *a, **k: trainings.append(1) or rc_train(*a, **k)
+    )
+    at.radio(key="vg_question").set_value("shrink").run()
+    _ok(at)
+    assert [box.value for box in at.success] == [
+        f"You predicted **shrink**. {observed} As you predicted."
+    ]
+    at.radio(key="vg_question").set_value("grow").run()
+    _ok(at)
+    assert not at.success
+    assert [box.value for box in at.info] == [
+        f"You predicted **grow**. {observed} So the answer here is **shrink**."
+    ]
+    assert trainings == []
+    # The default preset's note sits under the gradient charts.
+    assert any(vg.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
     metrics = shown_metrics(at)
     # Depth 50: the plain net's first layer gets orders of magnitude less gradient.
     assert float(metrics["plain: first / last layer"]) < 1e-3
@@ -50,16 +75,24 @@ def test_defaults_show_vanishing_gradients_degradation_and_identity(open_page):
     assert plain[1] < 1e-3 * resnet[1]
     assert set(grads["stage"]) == {"at initialisation", "after 300 epochs"}
     # Degradation: the deep plain net trains worse than the shallow one; the ResNet does not.
-    shallow = float(metrics["shallow plain: final loss"])
-    deep_plain = float(metrics["deep plain: final loss"])
-    deep_resnet = float(metrics["deep ResNet: final loss"])
+    shallow = float(metrics["shallow plain: final training loss"])
+    deep_plain = float(metrics["deep plain: final training loss"])
+    deep_resnet = float(metrics["deep ResNet: final training loss"])
     assert deep_plain > 5 * shallow
     assert deep_resnet < deep_plain
+    # ... and on the held-out points too (He et al.'s test error).
+    held_shallow = float(metrics["shallow plain: final held-out loss"])
+    held_deep = float(metrics["deep plain: final held-out loss"])
+    assert held_deep > vg.LOSS_FACTOR * held_shallow
+    # The chart draws both curves of each network: training solid, held-out dashed.
+    losses = next(f for f in chart_frames(at) if "loss" in f.columns)
+    assert set(losses["points"]) == {"training", "held-out"}
+    assert len(losses) == 3 * 2 * 300
     # The verdict under the chart is computed from those numbers, not fixed text.
     verdict = next(m.value for m in at.markdown if "With these settings" in m.value)
-    assert "the degradation He et al. saw" in verdict
-    expected = "lowest of the three" if deep_resnet < shallow else "but not the shallow one"
-    assert expected in verdict
+    assert verdict == vg.degradation_verdict(vg.lesson(vg.VanishingSettings()))
+    assert "the degradation He et al. saw in training and test error" in verdict
+    assert f"({held_deep:.2e} against {held_shallow:.2e})" in verdict
     # Small weights: plain → constant map (slope 0), ResNet → identity (slope 1).
     assert abs(float(metrics["plain: slope of the output"])) < 0.05
     assert float(metrics["ResNet: slope of the output"]) > 0.9
@@ -93,6 +126,8 @@ def test_runtime_widgets_answer_without_recompiling(open_page, compile_counter):
     at.slider(key="vg_depth").set_value(20).run()
     _ok(at)
     assert _grad_frame(at)["layer"].max() == 20
+    # The defaults' note describes depth 50: once the depth moves, it is gone.
+    assert not any("What you should see" in c.value for c in at.caption)
     at.slider(key="vg_init_scale").set_value(1.0).run()
     _ok(at)
     at.slider(key="vg_seed").set_value(3).run()
@@ -196,6 +231,7 @@ def test_a_preset_writes_the_address_and_a_tampered_link_falls_back():
     _ok(at)
     assert at.selectbox(key="vg_activation").value == "sigmoid"
     assert dict(at.query_params) == {"vg_activation": "sigmoid"}  # only what differs
+    assert any(vg.SHOULD_SEE[sigmoid] in c.value for c in at.caption)  # the preset's note
     # That link (the browser adds the preset's own value), with a moved and a broken widget.
     link = {"vg_preset": sigmoid, **at.query_params, "vg_epochs": "50", "vg_depth": "x"}
     fresh = _linked(link)

@@ -36,6 +36,125 @@ PRESETS = {
 }
 
 
+def matching_preset(label: str | None, settings: IdentitySettings) -> str:
+    """The chosen preset's label (the first one when none is chosen) while the page shows
+    exactly that preset's settings, else "": a preset's note describes its own numbers, not
+    what the controls show once they are moved."""
+    label = label or next(iter(PRESETS))
+    return label if PRESETS.get(label) == settings else ""
+
+
+# What each preset shows; every fact here is checked in tests/test_lesson_resnet_pages.py.
+SHOULD_SEE = {
+    "Default settings": "In the run shown (seed 0) the ResNet's fit (blue) stays within 0.5 of "
+    "the dashed line y = x over the whole data range, while the plain chain's (red) is close "
+    "to it near x = 0 and bends away towards x = ±10, where it misses by more than 0.5. Below, "
+    "over seeds 0–7, the ResNet reaches MSE < 0.01 every time and the plain chain never does.",
+    "Statistics over 32 seeds": "Over 32 seeds the ResNet reaches MSE < 0.01 in every run, "
+    "after a number of epochs that varies a lot from seed to seed (the slowest needs more than "
+    "ten times the epochs of the fastest); the plain chain reaches it in none, and its median "
+    "final MSE is between 0.05 and 0.2.",
+}
+
+QUESTION_OPTIONS = ("the plain net", "the ResNet", "both", "neither")
+NET_NAMES = {"plain": "plain net", "ResNet": "ResNet"}
+
+# He et al.'s residual block, as the notes draw it: two layers, and the input added back.
+RESIDUAL_BLOCK_DOT = """
+digraph residual_block {
+  rankdir=LR;
+  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica"];
+  edge [fontname="Helvetica", fontsize=11];
+  x [label="x", shape=plaintext, style=""];
+  subgraph cluster_residual {
+    label="F(x), the residual"; style="dashed"; fontname="Helvetica"; color="#7f7f7f";
+    layer1 [label="layer"];
+    layer2 [label="layer"];
+  }
+  add [label="⊕", shape=circle, fillcolor="#ffffff"];
+  out [label="H(x) = F(x) + x", shape=plaintext, style=""];
+  x -> layer1;
+  layer1 -> layer2;
+  layer2 -> add [label="F(x)"];
+  x -> add [label="identity shortcut: x", color="#1f77b4", fontcolor="#1f77b4", style=bold];
+  add -> out;
+}
+"""
+
+# The set-up lines of the notes' Flux.jl experiment (data, models, batches, optimiser, loss).
+NOTES_SETUP = """\
+actual(x) = x
+x_train = hcat(-10:10...)
+y_train = actual.(x_train)
+dense = Chain(Dense(1 => 1, tanh), Dense(1 => 1, tanh),
+              Dense(1 => 1, tanh), Dense(1 => 1, identity))
+resnet = Chain(SkipConnection(Chain(Dense(1 => 1, tanh), Dense(1 => 1, tanh),
+                                    Dense(1 => 1, tanh)), +),
+               Dense(1 => 1, identity))
+loader = Flux.DataLoader((x_train, y_train), batchsize=8, shuffle=true)
+optim = Flux.setup(Adam(), model)
+# loss of a batch: Flux.mse(m(x), y); stop once Flux.mse(model(x_train), x_train) < 0.01
+"""
+
+# The same set-up in JAX, written for this page; tests execute it (see the page's expander).
+JAX_SETUP = """\
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import optax
+
+x_train = jnp.arange(-10.0, 11.0)  # the 21 points -10, ..., 10
+y_train = x_train  # targets of the map y = x
+
+
+def init(key):
+    # Four 1 -> 1 layers: Glorot-uniform weights (limit sqrt(3) for 1 x 1), biases 0.
+    w = jax.random.uniform(key, (4,), minval=-(3**0.5), maxval=3**0.5)
+    return {"w": w, "b": jnp.zeros(4)}
+
+
+def model(p, x, residual):
+    h = x
+    for i in range(3):  # three tanh layers
+        h = jnp.tanh(p["w"][i] * h + p["b"][i])
+    if residual:  # the skip connection adds the input back
+        h = h + x
+    return p["w"][3] * h + p["b"][3]  # one linear layer
+
+
+def mse(p, x, y, residual):
+    return jnp.mean((model(p, x, residual) - y) ** 2)
+
+
+optimiser = optax.adam(1e-3)  # Flux's Adam() default
+full_mse = jax.jit(mse, static_argnames="residual")
+
+
+@partial(jax.jit, static_argnames="residual")
+def epoch(p, state, key, residual):
+    order = jax.random.permutation(key, x_train.size)  # reshuffle every epoch
+    for start in range(0, x_train.size, 8):  # batches of 8, 8 and 5
+        batch = order[start : start + 8]
+        grads = jax.grad(mse)(p, x_train[batch], y_train[batch], residual)
+        updates, state = optimiser.update(grads, state)
+        p = optax.apply_updates(p, updates)
+    return p, state
+
+
+def fit(residual, seed=0, max_epochs=10_000, tol=0.01):
+    init_key, key = jax.random.split(jax.random.PRNGKey(seed))
+    p = init(init_key)
+    state = optimiser.init(p)
+    for n in range(1, max_epochs + 1):
+        key, sub = jax.random.split(key)
+        p, state = epoch(p, state, sub, residual)
+        if full_mse(p, x_train, y_train, residual) < tol:  # the notes' stopping test
+            break
+    return p, n
+"""
+
+
 @st.cache_resource(show_spinner=False)
 def _compiled(architecture: str) -> bool:
     """Compile both entry points once (a one-epoch run), so timed fits exclude compilation."""
@@ -60,6 +179,31 @@ def single_runs(seed: int) -> dict[str, dict]:
             "wall_s": wall_s,
         }
     return runs
+
+
+def fit_answer(seed: int, runs: dict[str, dict]) -> tuple[str, str]:
+    """The question's answer (one of QUESTION_OPTIONS) and the sentence that shows it, from the
+    run of each network shown on the page."""
+    fitted = {label for label, run in runs.items() if run["converged"]}
+    truth = {
+        frozenset({"plain"}): QUESTION_OPTIONS[0],
+        frozenset({"ResNet"}): QUESTION_OPTIONS[1],
+        frozenset({"plain", "ResNet"}): QUESTION_OPTIONS[2],
+    }.get(frozenset(fitted), QUESTION_OPTIONS[3])
+    parts = []
+    for label, run in runs.items():
+        name = NET_NAMES[label]
+        if run["converged"]:
+            parts.append(
+                f"the {name} reaches MSE {run['final_mse']:.3g} < {TOL:g} after "
+                f"{run['epochs']:,} epochs"
+            )
+        else:
+            parts.append(
+                f"the {name} is still at MSE {run['final_mse']:.3g} after all "
+                f"{run['epochs']:,} epochs"
+            )
+    return truth, f"With seed {seed}, {' and '.join(parts)}."
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

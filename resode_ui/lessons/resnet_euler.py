@@ -51,6 +51,36 @@ PRESETS = {
 }
 
 
+def matching_preset(label: str | None, settings: ResnetEulerSettings) -> str:
+    """The chosen preset's label (the first one when none is chosen) while the page shows
+    exactly that preset's settings, else "": a preset's note describes its own numbers, not
+    what the controls show once they are moved."""
+    label = label or next(iter(PRESETS))
+    return label if PRESETS.get(label) == settings else ""
+
+
+# What each preset shows; every fact here is checked in tests/test_lesson_resnet_pages.py.
+SHOULD_SEE = {
+    "Default settings": "Left chart: the 8 ResNet layers (circles) lie on the Euler solve of "
+    "their own field (line); max |ResNet − Euler| is below 10⁻⁵. With Δt = 0.25 both miss the "
+    "exact solution at T = 2, while RK4 with the same Δt is more than 1000 times closer.",
+    "Euler vs Tsit5 at Δt = 0.1": "With 20 layers (Δt = 0.1) the ResNet's error at T is still "
+    "above 0.05, while Tsit5 with the same Δt has an error below 10⁻⁶, down at float32 "
+    "round-off.",
+    "A deep ResNet: 128 layers, Δt = 1/64": "Sixteen times as many layers as the defaults' 8 "
+    "make the ResNet's error at T between 12 and 20 times smaller (first order: about 16), "
+    "and its parameters grow from 48 to 768 (section 3).",
+    "Side by side at equal cost: 8 ResNet layers vs 2 RK4 steps": "Both sides cost 8 field "
+    "evaluations per forward pass, yet RK4's error at T (B) is more than 10 times smaller "
+    "than the 8-layer ResNet's (A): at equal cost the higher-order method wins.",
+    "Side by side: a ResNet with 4 vs 32 layers": "Eight times as many layers (B) make the "
+    "error at T between 6 and 10 times smaller (first order: about 8).",
+}
+
+QUESTION_OPTIONS = ("it halves", "it quarters", "it stays about the same")
+QUESTION_STEPS = (32, 64)  # the question reads the error at Δt = T/32 and at Δt = T/64
+
+
 def method_label(name: str) -> str:
     return "Euler = ResNet" if name == "euler" else rc.SOLVERS[name].label
 
@@ -175,6 +205,55 @@ def convergence(solvers: tuple[str, ...], seed: int) -> dict[str, pd.DataFrame]:
             }
         )
     return {"errors": pd.concat(rows, ignore_index=True), "orders": pd.DataFrame(orders)}
+
+
+def halving_answer(study: dict[str, pd.DataFrame], shown: bool = True) -> tuple[str, str]:
+    """The question's answer (one of QUESTION_OPTIONS) and the sentence that shows it, read
+    from a convergence study that includes Euler: its errors at Δt = T/32 and T/64. `shown`:
+    whether the page's chart and table show Euler."""
+    label = method_label("euler")
+    errors = study["errors"][study["errors"]["solver"] == label].set_index("dt")["error"]
+    coarse, fine = (float(errors[T_END / n]) for n in QUESTION_STEPS)
+    factor = coarse / fine
+    if not (np.isfinite(factor) and factor > 0):
+        truth = QUESTION_OPTIONS[2]  # no error reduction to speak of
+    else:  # the option whose factor (2, 4 or 1) is nearest on a log scale
+        truth = QUESTION_OPTIONS[int(np.argmin(np.abs(np.log2(factor) - np.array([1, 2, 0]))))]
+    slope = float(study["orders"].set_index("solver").loc[label, "observed slope"])
+    observed = (
+        f"For the ResNet (Euler), halving Δt from T/{QUESTION_STEPS[0]} to T/{QUESTION_STEPS[1]} "
+        f"takes the error at T from {coarse:.2e} to {fine:.2e}, a factor of {factor:.2f}; "
+        f"{'the table' if shown else 'the same fit as in the table'} gives an observed slope "
+        f"of {slope:.2f}, so each halving divides the error by about {2**slope:.2f}."
+    )
+    if not shown:
+        observed += " (Euler is not among the chosen solvers: pick it to see its line.)"
+    return truth, observed
+
+
+def fewer_steps(study: dict[str, pd.DataFrame]) -> str:
+    """A sentence: how few steps each higher-order solver of the study needs to beat Euler's
+    error at the finest Δt ("" when the study has no Euler or no other solver)."""
+    errors = study["errors"]
+    euler = errors[errors["solver"] == method_label("euler")]
+    if euler.empty:
+        return ""
+    target, finest = float(euler["error"].iloc[-1]), int(CONVERGENCE_STEPS[-1])
+    parts = []
+    for solver, rows in errors[errors["solver"] != method_label("euler")].groupby(
+        "solver", sort=False
+    ):
+        below = rows[rows["error"] < target]
+        if not below.empty:
+            steps = int(round(T_END / below["dt"].max()))
+            fewest = " (the fewest tried)" if steps == CONVERGENCE_STEPS[0] else ""
+            parts.append(f"{solver} with {steps} steps{fewest}")
+    if not parts:
+        return ""
+    return (
+        f"Euler with {finest} steps (a {finest}-layer ResNet) ends with an error of "
+        f"{target:.1e} at T. Already below that: " + "; ".join(parts) + "."
+    )
 
 
 def warm_up() -> None:

@@ -14,6 +14,10 @@ import streamlit as st
 import resode_core as rc
 
 N_POINTS = 32  # regression samples: small, so a slider move retrains in well under a second
+N_HELD_OUT = 128  # points of the same task kept out of training, for the held-out loss
+REFERENCE_DEPTH = 10  # the question compares the plain net's layer 1 at this depth and at L
+SAME_FACTOR = 2.0  # gradients within this factor count as "about the same"
+LOSS_FACTOR = 1.25  # final losses within this factor count as level with each other
 SHALLOW_DEPTH = 4
 SHALLOW_MAX_DEPTH = 8  # its own small layer stack: four layers need not pay for 128
 BRANCH_SCALES = {
@@ -26,6 +30,8 @@ WIDTHS = (4, 8, 16, 32)
 SHOWN = ("both", "plain", "ResNet")
 RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 LOSS_LABELS = {"shallow": "shallow plain", "plain": "deep plain", "ResNet": "deep ResNet"}
+POINTS = ("training", "held-out")  # the two loss curves of each network
+QUESTION_OPTIONS = ("grow", f"stay about the same (within a factor {SAME_FACTOR:g})", "shrink")
 SHRINK = 0.1  # the default weight factor of the small-weights section
 SHRINK_SWEEP = np.linspace(0.0, 1.0, 21)
 LINE_S = np.linspace(-2.0, 2.0, 41)
@@ -69,43 +75,108 @@ PRESETS = {
 }
 
 
+def matching_preset(label: str | None, settings: VanishingSettings) -> str:
+    """The chosen preset's label (the first one when none is chosen) while the page shows
+    exactly that preset's settings, else "": a preset's note describes its own numbers, not
+    what the controls show once they are moved."""
+    label = label or next(iter(PRESETS))
+    return label if PRESETS.get(label) == settings else ""
+
+
+# What each preset shows; every fact here is checked in tests/test_lesson_resnet_pages.py.
+SHOULD_SEE = {
+    "Default settings": "Look at section 2: the 50-layer plain net (red) ends well above the "
+    "4-layer one (grey) on the training points (solid) and also on the held-out points "
+    "(dashed): more depth made it worse on both, as in He et al.'s Fig. 1. The 50-layer ResNet "
+    "(blue), the same weights plus shortcuts, ends lowest of the three on the training points.",
+    "Vanishing gradients at depth 50": "Look at the left panel of section 1: at initialisation "
+    "the plain net's gradient (red) at layer 1 is about 10⁻⁵ of its value at layer 50, while "
+    "the ResNet's (blue) is about the same at both ends (first / last between 0.5 and 2).",
+    "Sigmoid: the plain gradient underflows to 0": "In section 1 the plain net's gradient at "
+    "initialisation is exactly 0 at layer 1 (the caption under the charts names the layers): "
+    "it fell below float32's range. In section 2 both plain nets end within 5% of the loss of "
+    "the best constant prediction (each output the mean of its training targets), and the "
+    "sigmoid ResNet ends higher still.",
+    "Critical initialisation (scale 1): a milder decay": "At scale 1 the plain net's first / "
+    "last ratio in section 1 is about 0.1, not the defaults' 10⁻⁵: the gradient still fades "
+    "with depth, but mildly. In section 2 the deep plain net still ends above the shallow one "
+    "on the training points.",
+    "He et al.'s h = 1 with ReLU: without normalisation the ResNet explodes": "In section 1 the "
+    "ResNet's gradients at initialisation are of order 10¹² in every layer (the defaults' "
+    "h = 1/√L gives between 10⁻² and 10⁻¹). In section 2 its training loss starts above 10⁹ "
+    "and is still above 10⁵ after training, thousands of times the plain nets' losses.",
+    "Depth 128: plain vs ResNet after training": "After 500 epochs the 128-layer plain net's "
+    "training loss is within 5% of where it started: at initialisation its layer-1 gradient "
+    "is below 10⁻¹² of its last layer's (section 1). The 128-layer ResNet ends lowest of the "
+    "three on the training points.",
+}
+
+
 def nets(s: VanishingSettings) -> dict[str, rc.PlainNet | rc.ResNet]:
     """The deep plain net and ResNet (same seed: same weights, only the shortcut differs),
-    and the shallow plain net of the degradation experiment."""
+    the shallow plain net of the degradation experiment, and the question's reference: a
+    REFERENCE_DEPTH-layer plain net whose layers are the deep plain net's first ones (the
+    layers are stacked to the same max depth, so it reuses the deep net's compiled programs)."""
     common = {"key": jr.PRNGKey(s.seed), "activation": s.activation, "init_scale": s.init_scale}
     return {
         "shallow": rc.PlainNet(SHALLOW_DEPTH, s.width, max_depth=SHALLOW_MAX_DEPTH, **common),
         "plain": rc.PlainNet(s.depth, s.width, **common),
         "ResNet": rc.ResNet(s.depth, s.width, s.step, **common),
+        "reference": rc.PlainNet(REFERENCE_DEPTH, s.width, **common),
     }
+
+
+def task(width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Training x, y (N_POINTS) and held-out x, y (N_HELD_OUT) of one regression task: one
+    draw of N_POINTS + N_HELD_OUT independent points, split, so both come from the same
+    teacher and the same input distribution and no held-out point is a training point."""
+    x, y = (np.asarray(a) for a in rc.regression_task(width, N_POINTS + N_HELD_OUT, seed=0))
+    return x[:N_POINTS], y[:N_POINTS], x[N_POINTS:], y[N_POINTS:]
 
 
 @dataclass(frozen=True)
 class VanishingResult:
     grads: pd.DataFrame  # layer, grad_norm, network (plain, ResNet), stage
-    losses: pd.DataFrame  # epoch, loss, network (LOSS_LABELS): the three training curves
+    # epoch, loss, network (LOSS_LABELS), points (POINTS): each net's loss on its training
+    # points and on the held-out points, with the same parameters, before each epoch
+    losses: pd.DataFrame
     params: dict[str, int]  # trainable parameters of the deep plain net and ResNet
+    reference_grad: float  # ‖∂L/∂W_1‖ of the REFERENCE_DEPTH-layer plain net, at initialisation
 
     def at_init(self, network: str) -> np.ndarray:
         """‖∂L/∂W_ℓ‖ of one deep net at initialisation, layer 1 first."""
         g = self.grads
         return g[(g["network"] == network) & (g["stage"] == AT_INIT)]["grad_norm"].to_numpy()
 
+    def finals(self, points: str) -> pd.Series:
+        """The last recorded loss of each network (LOSS_LABELS order) on `points`."""
+        rows = self.losses[self.losses["points"] == points]
+        return rows.groupby("network", sort=False)["loss"].last()
+
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def lesson(s: VanishingSettings) -> VanishingResult:
-    """Per-layer gradients before and after training, and the three loss curves."""
-    x, y = rc.regression_task(s.width, N_POINTS, seed=0)
+    """Per-layer gradients before and after training, the three nets' training and held-out
+    loss curves, and the question's reference gradient."""
+    x, y, x_held, y_held = task(s.width)
     built = nets(s)
     grads, losses = [], []
     for name, label in LOSS_LABELS.items():
         net = built[name]
-        trained, curve = rc.train_deep_net(
-            net, x, y, epochs=s.epochs, learning_rate=s.learning_rate
+        trained, curve, held_curve = rc.train_deep_net(
+            net, x, y, epochs=s.epochs, learning_rate=s.learning_rate, held_out=(x_held, y_held)
         )
-        losses.append(
-            pd.DataFrame({"epoch": np.arange(len(curve)), "loss": curve, "network": label})
-        )
+        for points, values in zip(POINTS, (curve, held_curve), strict=True):
+            losses.append(
+                pd.DataFrame(
+                    {
+                        "epoch": np.arange(len(values)),
+                        "loss": values,
+                        "network": label,
+                        "points": points,
+                    }
+                )
+            )
         if name == "shallow":
             continue
         for stage, model in ((AT_INIT, net), (f"after {s.epochs} epochs", trained)):
@@ -118,6 +189,107 @@ def lesson(s: VanishingSettings) -> VanishingResult:
         pd.concat(grads, ignore_index=True),
         pd.concat(losses, ignore_index=True),
         {name: rc.param_count(built[name]) for name in ("plain", "ResNet")},
+        float(rc.layer_grad_norms(built["reference"], x, y)[0]),
+    )
+
+
+def depth_answer(s: VanishingSettings, result: VanishingResult) -> tuple[str, str]:
+    """The question's answer (one of QUESTION_OPTIONS) and the sentence that shows it."""
+    reference, deep = np.float64(result.reference_grad), np.float64(result.at_init("plain")[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = deep / reference
+    if np.isnan(ratio):  # both 0 or both infinite: nothing to compare
+        truth = QUESTION_OPTIONS[1]
+    elif ratio > SAME_FACTOR:
+        truth = QUESTION_OPTIONS[0]
+    elif ratio < 1 / SAME_FACTOR:
+        truth = QUESTION_OPTIONS[2]
+    else:
+        truth = QUESTION_OPTIONS[1]
+    if np.isfinite(ratio) and ratio > 0:
+        change = f", {ratio:.1e} times the {REFERENCE_DEPTH}-layer value"
+    elif deep == 0:
+        change = " (it underflows to 0 in float32)"
+    else:
+        change = ""
+    observed = (
+        f"At initialisation the plain net's layer-1 gradient is {reference:.1e} with "
+        f"{REFERENCE_DEPTH} layers and {deep:.1e} with {s.depth}{change}."
+    )
+    return truth, observed
+
+
+def _compare(a: float, b: float) -> str:
+    """'above', 'below' or 'level with': a against b, within LOSS_FACTOR counts as level."""
+    if a > LOSS_FACTOR * b:
+        return "above"
+    if a * LOSS_FACTOR < b:
+        return "below"
+    return "level with"
+
+
+def _resnet_rank(shallow: float, deep: float, resnet: float) -> str:
+    """Where the deep ResNet's loss ends against the two plain nets' (LOSS_FACTOR = level)."""
+    against_shallow, against_deep = _compare(resnet, shallow), _compare(resnet, deep)
+    if against_shallow == against_deep == "below":
+        return "ends lowest of the three"
+    if against_deep == "below":
+        return f"beats the deep plain net and ends {against_shallow} the shallow one"
+    return f"ends {against_deep} the deep plain net"
+
+
+def degradation_verdict(result: VanishingResult) -> str:
+    """One sentence on the three final losses, on the training and on the held-out points."""
+    train, held = (result.finals(points) for points in POINTS)
+    shallow, deep, resnet = (train[label] for label in LOSS_LABELS.values())
+    h_shallow, h_deep, h_resnet = (held[label] for label in LOSS_LABELS.values())
+    on_train, on_held = _compare(deep, shallow), _compare(h_deep, h_shallow)
+    if on_train == "above" and on_held == "above":
+        plain = (
+            f"above the shallow one on both the training points ({deep:.2e} against "
+            f"{shallow:.2e}) and the held-out points ({h_deep:.2e} against {h_shallow:.2e}): "
+            "the degradation He et al. saw in training and test error"
+        )
+    else:
+        plain = (
+            f"{on_train} the shallow one on the training points ({deep:.2e} against "
+            f"{shallow:.2e}) and {on_held} it on the held-out points ({h_deep:.2e} against "
+            f"{h_shallow:.2e})"
+        )
+        plain += (
+            ": the degradation He et al. saw, in training error"
+            if on_train == "above"
+            else ": no degradation of the training error at these settings"
+        )
+    rank_train, rank_held = (
+        _resnet_rank(shallow, deep, resnet),
+        _resnet_rank(h_shallow, h_deep, h_resnet),
+    )
+    if rank_train == rank_held:
+        resnet_text = f"the deep ResNet {rank_train}, on the training and the held-out points"
+    else:
+        resnet_text = (
+            f"the deep ResNet {rank_train} on the training points and {rank_held} on the "
+            "held-out points"
+        )
+    return f"**With these settings** the deep plain net ends {plain}; {resnet_text}."
+
+
+def overfit_note(result: VanishingResult) -> str:
+    """A sentence comparing each net's held-out loss with its training loss."""
+    train, held = (result.finals(points) for points in POINTS)
+    ratios = held / train
+    if bool((ratios > LOSS_FACTOR).all()):
+        return (
+            f"Every net does worse on the {N_HELD_OUT} held-out points than on its "
+            f"{N_POINTS} training points (held-out / training loss from {ratios.min():.3g} "
+            f"to {ratios.max():.3g}): {N_POINTS} points are few for a task in this many "
+            "dimensions, so part of what each net learns does not carry over."
+        )
+    return (
+        "Held-out / training loss per net: "
+        + ", ".join(f"{name} {value:.3g}" for name, value in ratios.items())
+        + "."
     )
 
 
