@@ -92,8 +92,16 @@ def reveal(answer: str | None, truth: str, observed: str, where: Any = st) -> No
         )
 
 
+def matching_preset(presets: dict[str, Any], label: str | None, settings: Any) -> str:
+    """The chosen preset's label (the first preset's when none is chosen) while the page
+    shows exactly that preset's settings, else "": a preset's note describes its own
+    numbers, not what the controls show once they have moved."""
+    label = label or next(iter(presets))
+    return label if presets.get(label) == settings else ""
+
+
 def what_you_should_see(notes: dict[str, str], preset: str, where: Any = st) -> None:
-    """The note for the chosen preset: what to look at, and what it shows."""
+    """The note for `preset` (from `matching_preset`): what to look at, and what it shows."""
     note = notes.get(preset)
     if note:
         where.caption(f":material/visibility: **What you should see.** {note}")
