@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from resode_ui import node_charts as nc, widgets as ui
+from resode_ui import node_charts as nc, teach, widgets as ui
 from resode_ui.advice import divergence_advice
 from resode_ui.lessons import lotka_volterra as lv
 
@@ -19,6 +19,7 @@ def slider(field: str, label: str, low, high, step) -> None:
 
 
 st.title("Lotka–Volterra: learning predator–prey dynamics")
+teach.glossary("neural ODE", "tolerance", "XLA")
 st.markdown(
     r"""
 The notes' exercise: model the Lotka–Volterra system with a neural ODE. Prey $x$ grow on their
@@ -64,8 +65,9 @@ with ui.controls():
             "Grow the window (fit 30 %, then 60 % of the samples first)",
             D.grow,
             key="lv_grow",
-            help=f"{lv.WARMUP_EPOCHS} epochs on each part first: avoids the slow, damped "
-            "imitations a direct fit of several cycles tends to settle on.",
+            help=f"{lv.WARMUP_EPOCHS} epochs on each part first. A direct fit of several "
+            "cycles can settle in a poor local minimum: compare the preset 'Fit all samples at "
+            "once'.",
             **ui.BOUND,
         )
         chosen["seed"] = int(st.number_input("Seed", 0, 9999, D.seed, 1, key="lv_seed", **ui.BOUND))
@@ -81,6 +83,7 @@ def percent(error: float, missing: str) -> str:
     return f"{100 * error:.1f} %" if np.isfinite(error) else missing
 
 
+answer = teach.question("lv_question", lv.QUESTION, lv.QUESTION_OPTIONS)
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Error on the window", percent(result.error_window, "failed"))
 m2.metric("Error beyond the window", percent(result.error_beyond, "–"))
@@ -106,7 +109,21 @@ series = pd.concat(
 ui.chart(nc.time_series_chart, series, y_title="population", window_end=settings.window)
 st.caption(
     "Points: the observed samples. Solid: the true populations. Dashed: the neural ODE, started "
-    "from the first sample. The grey line marks the end of the training window."
+    "from the first sample. The grey line marks the end of the training window. The errors are "
+    "relative path errors ‖u_θ − u‖ / ‖u‖ of the learned against the true populations."
+)
+revealed = lv.beyond_answer(result)
+if revealed is None:
+    st.caption(
+        "The horizon ends inside the training window, so nothing is predicted beyond it: move "
+        "the horizon past t_w to check your prediction."
+    )
+else:
+    teach.reveal(answer, *revealed)
+if note := lv.orbit_note(result):
+    st.caption(note)
+teach.what_you_should_see(
+    lv.SHOULD_SEE, st.session_state.get("lv_preset") or next(iter(lv.PRESETS))
 )
 left, right = st.columns(2)
 phase = pd.concat(
@@ -129,10 +146,13 @@ right.caption("The conserved quantity H along the true and the learned path.")
 with st.expander("Training history"):
     history = pd.DataFrame({"epoch": np.arange(1, fit.epochs + 1), "loss": fit.losses})
     ui.chart(nc.history_chart, history, y_title="loss (sum of squares, standardised)")
-    st.caption(
-        "With a growing window the loss jumps up twice, when more samples join the sum; the "
-        "last stage fits all of them."
-    )
+    jumps = lv.loss_jumps(fit) if settings.grow else []
+    if jumps:
+        st.caption(
+            "With a growing window, the loss goes "
+            + " and ".join(f"from {a:.3g} to {b:.3g} at epoch {e}" for e, a, b in jumps)
+            + ", as more samples join the sum. The last stage fits all of them."
+        )
 
 st.subheader("How it works")
 s = settings
@@ -140,8 +160,8 @@ st.markdown(
     rf"""
 1. **Data.** The true system is solved from $(x_0, y_0) = ({s.prey0:g}, {s.pred0:g})$ and sampled
    {s.samples} times on $[0, {s.window:g}]$ (plus noise if you ask for it).
-2. **Scaling.** Populations are of order one to ten and never negative, while a $\tanh$ layer
-   works best on inputs near zero. So the network sees standardised states
+2. **Scaling.** Populations are positive, of order one to ten with the default parameters,
+   while a $\tanh$ layer works best on inputs near zero. So the network sees standardised states
    $z = (u - m)/s$, with $m$ and $s$ the mean and spread of the samples. This is just a change
    of coordinates: $\dot z = V(z;\theta)$ in $z$ is $\dot u = s\,V((u-m)/s;\theta)$ in $u$.
    Unlike the spiral there is no $u^3$ first layer: nothing in Lotka–Volterra is cubic.
@@ -149,13 +169,17 @@ st.markdown(
    solved with Tsit5 (rtol $10^{{{np.log10(lv.SOLVE.rtol):.0f}}}$). The loss is the sum of
    squared differences at the samples; Adam's rate decays from {s.lr:g} to
    {100 * lv.FINAL_RATE:g} % of it.
-4. **Growing the window.** Matching several cycles at once has many poor local minima (a damped
-   spiral that passes through the middle of the data). Fitting the first 30 % and 60 % of
-   the samples first gives the optimiser a curve it can follow, then the rest is extended.
+4. **Growing the window.** A fit of several cycles at once can settle in a poor local minimum:
+   with the default settings and no growing window (preset *Fit all samples at once*), the
+   error on the window is several times larger and the learned orbit spirals outward. Fitting
+   the first 30 % and then 60 % of the samples first gives the optimiser a shorter curve to
+   follow before it sees all of them. It is no cure-all: with the window at $t_w = 10$ (the
+   long-window preset) the fit still ends on a cycle of the wrong size.
 5. **Extrapolation.** Beyond $t_w$ the network gets no data. The true orbits are closed because
    $H = \delta x - \gamma\ln x + \beta y - \alpha\ln y$ is conserved. The network does not know
-   that; a small error in $V$ makes the learned orbit spiral slowly in or out, and a small error
-   in the period shifts the phase, which is why the error beyond the window grows with the
-   horizon. Try a longer window, fewer samples, or noise, and watch the right-hand chart.
+   that: a small error in $V$ makes the learned orbit spiral slowly in or out, and a small error
+   in the period shifts the phase, so the error beyond the window tends to grow with the
+   horizon (with the default settings it does, from horizon 10 to 40). Try a longer window,
+   fewer samples, or noise, and watch the right-hand chart.
 """
 )

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from resode_ui import node_charts as nc, widgets as ui
+from resode_ui import node_charts as nc, teach, widgets as ui
 from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.lessons import spiral
 
@@ -12,6 +12,7 @@ NAMES = ("u₁", "u₂")
 D = spiral.SpiralSettings()  # the defaults
 
 st.title("The spiral test equation")
+teach.glossary("neural ODE", "tolerance", "order of a solver", "adjoint", "XLA")
 st.markdown(
     r"""
 The notes' worked example (after Chen et al., 2018): a two-dimensional system whose right-hand
@@ -28,17 +29,38 @@ st.markdown(
     r"""
 Here $u^3 = (u_1^3, u_2^3)$ is taken element by element. A note on the convention: the notes'
 prose writes $A u^3$, but their code multiplies the **row** vector $u^3$ by $A$, which is
-$A^{\mathsf T}u^3$. We follow the code (so do torchdiffeq and DiffEqFlux); the two differ only
-in the sense of rotation.
+$A^{\mathsf T}u^3$. We follow the code (so do torchdiffeq and DiffEqFlux). The two systems are
+mirror images of each other (flip the sign of $u_2$): the same spiral, turning the other way.
 
 The model is the notes' vector field
 $V(u;\theta) = W_2 \tanh(W_1 u^3 + b_1) + b_2$ with 50 hidden units, solved with a
 chosen ODE solver from the first sample. Training minimises the sum of squared differences
 between the solution and the samples, $\sum_{k}\lVert u(t_k;\theta) - u_k\rVert^2$
-(averaged over trajectories when there are several), with Adam. The gradient flows back
-through every solver step.
+(averaged over trajectories when there are several), with Adam. The gradient is taken through
+every step of the solver (backpropagation through the solver), not by solving the adjoint
+equation backwards in time as Chen et al. (2018) propose.
 """
 )
+with st.expander("The notes' code next to ours", icon=":material/code:"):
+    st.markdown(
+        """
+Left, the lines of the notes' Julia code (DiffEqFlux) that set the problem up; the notes then
+train with `ADAM(0.1)` for 25 epochs and solve with Tsit5 at reltol = 10⁻⁷, abstol = 10⁻⁹.
+Right, the same problem and training written with JAX, diffrax, equinox and optax alone: what
+`resode_core` does for the notes' preset, down to the initial weights. The app's tests run it
+and check that its samples match this page's to within 10⁻⁵ and that its trained field agrees
+with the page's 25-epoch fit to within 0.1 %.
+
+Mind the convention. `((u.^3)'true_A)'` multiplies the **row** vector u³ by A, which is
+Aᵀu³, although the notes' prose writes A u³; `u**3 @ A` on the right is the same product (a
+1-D array on the left of `@` acts as a row). We follow the code.
+"""
+    )
+    julia_col, jax_col = st.columns(2)
+    julia_col.markdown("**The notes (Julia)**")
+    julia_col.code(spiral.JULIA_SETUP, language="julia")
+    jax_col.markdown("**Ours (JAX)**")
+    jax_col.code(spiral.JAX_SETUP, language="python")
 
 with ui.controls():
     ui.preset_selector("sp", spiral.PRESETS)
@@ -59,7 +81,15 @@ with ui.controls():
         samples = st.slider(
             "Samples per trajectory", 4, 64, D.samples, key="sp_samples", **ui.BOUND
         )
-        uneven = st.checkbox("Uneven sampling (random sample times)", key="sp_uneven", **ui.BOUND)
+        uneven = st.checkbox(
+            "Uneven sampling (random sample times)",
+            key="sp_uneven",
+            help="A neural ODE needs no fixed grid: the solver can return the state at any "
+            "time, so the samples may fall wherever they were measured. A model that moves in "
+            "fixed steps (a ResNet read as Euler steps, a recurrent net that advances one step "
+            "per sample) assumes evenly spaced samples unless it is also given the gaps.",
+            **ui.BOUND,
+        )
         noise = st.slider(
             "Noise (standard deviation)", 0.0, 0.3, D.noise, 0.01, key="sp_noise", **ui.BOUND
         )
@@ -113,11 +143,23 @@ result = ui.result_of(spiral.lesson, settings)
 result_b = ui.result_of(spiral.lesson, settings, b_epochs) if compare else None
 fit, data = result.fit, result.data
 
-m1, m2, m3, m4 = st.columns(4)
+m1, m2, m3, m4, m5, m6 = st.columns(6)
 m1.metric("Loss after the first epoch", f"{fit.losses[0]:.4g}" if fit.epochs else "–")
 m2.metric("Final loss", f"{fit.final_loss:.4g}")
-m3.metric("Epochs run", f"{fit.epochs}")
-m4.metric("Training time", f"{fit.seconds:.2f} s")
+m3.metric(
+    "Error on data",
+    f"{result.own_error_pct:.1f} %",
+    help="Relative path error ‖u_θ − u‖ / ‖u‖ of the learned against the true (noise-free) "
+    "trajectories you trained on, over [0, 1.5], mean over trajectories.",
+)
+m4.metric(
+    "Error over the plane",
+    f"{result.plane_error_pct:.0f} %",
+    help="The same error from each of the 15 × 15 starting points of the map below, over "
+    "[0, 1.5]: the median over the starts the learned model could be solved from.",
+)
+m5.metric("Epochs run", f"{fit.epochs}")
+m6.metric("Training time", f"{fit.seconds:.2f} s")
 if fit.diverged:
     ui.problem(divergence_advice(result.settings.solve, lr))
 
@@ -193,8 +235,11 @@ left.caption(
     f"Trajectory {index + 1}: samples (points), the true solution (solid) and the learned one "
     "(dashed)."
 )
+if uneven:
+    left.caption(spiral.sampling_note(result, index))
 ui.chart(nc.phase_plane_chart, pd.concat(paths, ignore_index=True), where=right)
 right.caption("The phase plane: every training trajectory, true (solid) and learned (dashed).")
+teach.what_you_should_see(spiral.SHOULD_SEE, st.session_state.get("sp_preset") or spiral.NOTES)
 
 st.subheader("What the network learned: the vector field")
 true_q = nc.quiver_frame(result.grid, result.true_field)
@@ -205,8 +250,8 @@ ui.chart(nc.quiver_chart, true_q, title="true: Aᵀu³", color_domain=domain, wh
 ui.chart(nc.quiver_chart, learned_q, title="learned: V(u; θ)", color_domain=domain, where=right)
 st.caption(
     "Arrows show the direction of the field, colour its speed (log scale, same colours on both "
-    "sides). Where the training trajectories passed, the two should agree; elsewhere the network "
-    "has seen nothing and can point anywhere."
+    "sides). Only along the training trajectories did the data constrain the learned field; "
+    "elsewhere nothing ties it to the true one."
 )
 
 st.subheader("Training history")
@@ -222,16 +267,16 @@ rate = (
     else f"a rate decaying from {lr:g} to {lr * decay:.2g}"
 )
 st.caption(
-    f"Adam with {rate}; the loss can jump now and then, and the gradient norm shows how steep "
-    "the loss surface is where the parameters are."
+    f"Adam with {rate}. The gradient norm is the size of ∂L/∂θ at each epoch: how steep the "
+    "loss surface is where the parameters are."
 )
 
 st.subheader("Extrapolation: new initial conditions, longer times")
 st.markdown(
     r"""
-The notes claim the network "learned the tiny ODE system" and so can predict what happens from
-other initial conditions. Test it: pick a starting point $u_0$ and a horizon $T$, and compare
-the learned trajectory with the true one by the relative error
+The notes say that the network has learned the small ODE system behind the data, and so can
+tell what happens from other initial conditions. Test it: pick a starting point $u_0$ and a
+horizon $T$, and compare the learned trajectory with the true one by the relative error
 $\lVert u_\theta - u\rVert / \lVert u \rVert$ over the whole path.
 """
 )
@@ -245,13 +290,8 @@ def extrapolation() -> None:
     u1 = c1.slider("u₁(0)", -box, box, 1.0, 0.1, key="sp_x_u1", **ui.BOUND)
     u2 = c2.slider("u₂(0)", -box, box, 1.0, 0.1, key="sp_x_u2", **ui.BOUND)
     horizon = c3.slider("Horizon T", 0.5, 6.0, 3.0, 0.25, key="sp_x_horizon", **ui.BOUND)
+    answer = teach.question("sp_question", spiral.QUESTION, spiral.QUESTION_OPTIONS)
     ext = spiral.extrapolate(result.settings, fit.model, (u1, u2), horizon)
-    e1, e2 = st.columns(2)
-    e1.metric(
-        "Relative error over the path",
-        f"{100 * ext['error']:.1f} %" if np.isfinite(ext["error"]) else "failed",
-    )
-    e2.metric("Distance of u₀ from the training start (2, 0)", f"{np.hypot(u1 - 2.0, u2):.2f}")
     if not ext["ok"]:
         ui.problem(
             unsolved_advice(result.settings.solve, "from this starting point")
@@ -271,6 +311,18 @@ def extrapolation() -> None:
         pd.concat([nc.path_frame(ext["ts"], ext[s], s) for s in frames], ignore_index=True),
         where=right,
     )
+    st.caption(
+        f"From u₀ = ({u1:g}, {u2:g}): the true path (solid) and the learned one (dashed). The "
+        "grey line marks the end of the training window, t = 1.5."
+    )
+    teach.reveal(answer, *spiral.extrapolation_answer(ext, (u1, u2), horizon))
+    e1, e2 = st.columns(2)
+    e1.metric(
+        "Relative error over the path",
+        f"{100 * ext['error']:.1f} %" if np.isfinite(ext["error"]) else "failed",
+    )
+    nearest = np.hypot(data.u0s[:, 0] - u1, data.u0s[:, 1] - u2).min()
+    e2.metric("Distance of u₀ from the nearest training start", f"{nearest:.2f}")
     with st.spinner("Solving from every point of a 15 × 15 grid …"):
         errors = spiral.error_map(result.settings, fit.model, horizon)
     markers = pd.DataFrame(
@@ -301,14 +353,20 @@ point; dark cells are good.
 extrapolation()
 st.markdown(
     r"""
-A fit on the notes' single trajectory can be trusted only near that trajectory: the data never
-showed the network what happens elsewhere. In the test that checks this page's claim
-(`tests/test_core_extrapolation.py`), the notes' 300-epoch fit misses five held-out starting
-points by more than 30 % (median), while a fit on 16 trajectories spread over the ring
-$0.5 \le |u_0| \le 2.5$ brings them under 6 % (every one under 12 %) over the training window
-$[0, 1.5]$. Try it: does the preset with 1000 epochs and a decaying rate, which fits its own
-trajectory more closely, also do better elsewhere on the map? Then choose *16 trajectories over
-the plane* and compare the median above; move the horizon past the training window to see the
-error grow again.
+**One trajectory or many.** A fit on the notes' single trajectory can be trusted only near that
+trajectory: the data never showed the network what happens elsewhere. Compare the presets by
+*Error over the plane* at the top of the page. Every preset with one trajectory stays above
+50 %, however closely it fits its own data (after 1000 epochs with a decaying rate, *Error on
+data* is under 3 %); *16 trajectories over the plane* brings it under 10 %. With that preset,
+move the horizon past the training window ($T > 1.5$): the median on the map grows, since no
+trajectory was observed after $t = 1.5$.
+
+**Uneven sampling.** A neural ODE is a rule for the rate of change, and the solver can be asked
+for the state at any time, so the samples need not be evenly spaced: each is compared with the
+solution at its own time. A ResNet takes fixed steps, and a recurrent network one step per
+sample; both assume a regular grid unless the gaps are fed in as extra inputs. With uneven
+samples the fit is constrained only where samples are: in a long gap the learned path can drift
+(preset *Noisy samples at uneven times*; the caption under the time plot locates the worst
+point).
 """
 )

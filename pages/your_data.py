@@ -3,12 +3,11 @@
 import secrets
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import exports as ex, node_charts as nc, uploads as up, widgets, widgets as ui
+from resode_ui import exports as ex, node_charts as nc, teach, uploads as up, widgets, widgets as ui
 from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.lessons import your_data as yd
 
@@ -23,6 +22,7 @@ def safe(text: str) -> str:
 
 
 st.title("Your own time series")
+teach.glossary("neural ODE", "tolerance", "forward Euler", "order of a solver")
 st.markdown(
     rf"""
 Bring a time series of your own and let a neural ODE (Chen et al., 2018) find a rule for it:
@@ -123,15 +123,16 @@ with ui.controls():
             "standardise (each state to mean 0, sd 1; time to [0, 10])",
             D.standardise,
             key="yd_standardise",
-            help="The network works best with numbers near 1. Predictions are mapped back to "
-            "your units.",
+            help="The network works best with numbers near 1. The mean and sd come from the "
+            "training window alone; predictions are mapped back to your units.",
             **ui.BOUND,
         )
         chosen["cube"] = st.checkbox(
             "cube the input first (φ(u) = u³, as the notes)",
             D.cube,
             key="yd_cube",
-            help="The notes' first layer for the spiral. For most data φ(u) = u works better.",
+            help="The notes' first layer, made for the spiral's cubic right-hand side. Leave it "
+            "off unless you expect the rule behind your data to be cubic too.",
             **ui.BOUND,
         )
         chosen["seed"] = int(st.number_input("seed", 0, 9999, D.seed, 1, key="yd_seed", **ui.BOUND))
@@ -153,8 +154,9 @@ with ui.controls():
             "epochs each)",
             D.grow,
             key="yd_grow",
-            help="Fitting several oscillations at once often ends in a slow, damped imitation; "
-            "fitting the beginning first avoids that local minimum.",
+            help="A fit of several oscillations at once can settle in a poor local minimum "
+            "(on the example data, see the preset 'Without the growing window'); fitting the "
+            "beginning first steers it towards the data.",
             **ui.BOUND,
         )
     with solver_col:
@@ -222,7 +224,8 @@ if runs[0].loaded:
     )
 
 st.header("3 · Fit and extrapolation")
-spread = float(np.sqrt(np.mean((ys - ys.mean(axis=0)) ** 2))) or 1.0
+answer = teach.question("yd_question", yd.QUESTION, yd.QUESTION_OPTIONS)
+spread = yd.data_spread(series)
 held_out = n_train < n
 for run in runs:
     fit = run.fit
@@ -281,6 +284,17 @@ st.caption(
     "sample. Grey dashed line: the end of the training window; everything right of it was never "
     "used in training."
 )
+revealed = yd.held_out_answer(result)
+if revealed is None:
+    st.caption(
+        "Nothing is held out at this training window, so no sample can check your prediction: "
+        "set the training window below 1.0 to hold some back."
+    )
+else:
+    teach.reveal(answer, *revealed)
+teach.what_you_should_see(
+    yd.SHOULD_SEE, st.session_state.get("yd_preset") or next(iter(yd.PRESETS))
+)
 if len(names) == 2:
     single = len(runs) == 1
     paths = [
@@ -306,10 +320,13 @@ if len(history):
     history_title = "loss (sum of squares, scaled data)"
     charts["loss_history"] = lambda: nc.history_chart(history, y_title=history_title)
     ui.chart(nc.history_chart, history, y_title=history_title)
-    if settings.grow:
+    jumps = yd.loss_jumps(runs[0].fit) if settings.grow and not runs[0].loaded else []
+    if jumps:
         st.caption(
             f"The first {2 * yd.WARMUP_EPOCHS} epochs are the growing window's warm-up, on 30 % "
-            "and then 60 % of the training samples (so their losses are smaller)."
+            "and then 60 % of the training samples. As samples join the sum, the loss goes "
+            + " and ".join(f"from {a:.3g} to {b:.3g} at epoch {e}" for e, a, b in jumps)
+            + (" (run A)." if len(runs) > 1 else ".")
         )
 
 if result.swap is not None:
@@ -320,10 +337,13 @@ Each model was trained through its own solver. Here each learned field is also s
 the *other* configuration's solver. A field trained with a coarse fixed step learns whatever
 makes *that* discrete map hit the data, its step errors included, so an accurate solver reveals
 a different curve; and a coarse solver cannot follow a field learned accurately. Only a field
-trained with small solver errors stands for an ODE of its own, whatever solves it later.
+trained with small solver errors stands for an ODE of its own, which any accurate solver then
+follows.
 """
     )
     st.dataframe(result.swap, hide_index=True, width="stretch")
+    if held_out:
+        st.caption(yd.swap_note(result.swap))
 
 st.header("4 · Download")
 stem = ex.file_stem(Path(source).stem)

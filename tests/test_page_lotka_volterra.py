@@ -1,5 +1,6 @@
 """The Lotka–Volterra page: the default fit extrapolates; every widget reruns cleanly; links."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +63,27 @@ def test_default_fit_extrapolates_beyond_the_window():
     # H is conserved along the true orbit (the caption's claim); the learned one drifts.
     h = lv.conserved(result.settings.params, result.true)
     assert np.ptp(h) < 1e-5 * np.abs(h).max()
-    # The horizon only re-solves the learned model; it never retrains.
+    assert any(lv.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
+    # The question, answered wrongly and then rightly; answering never retrains.
     trained_in, fits = _training_time(at), len(training.board().finished)
+    truth, observed = lv.beyond_answer(result)
+    assert truth == lv.QUESTION_OPTIONS[0]  # the default fit stays within 10 % beyond
+    assert f"{100 * result.error_beyond:.1f} %" in observed
+    assert _metrics(at)["Error beyond the window"] == f"{100 * result.error_beyond:.1f} %"
+    at.radio(key="lv_question").set_value(lv.QUESTION_OPTIONS[1]).run()
+    _clean(at)
+    assert any(observed in i.value and f"**{truth}**" in i.value for i in at.info)
+    at.radio(key="lv_question").set_value(truth).run()
+    _clean(at)
+    assert any(observed in b.value and "As you predicted" in b.value for b in at.success)
+    assert _training_time(at) == trained_in and len(training.board().finished) == fits
+    # The loss jumps of the growing window, as the history's caption states them.
+    jumps = lv.loss_jumps(result.fit)
+    assert [e for e, _, _ in jumps] == [lv.WARMUP_EPOCHS + 1, 2 * lv.WARMUP_EPOCHS + 1]
+    assert all(after > before for _, before, after in jumps)
+    shown = f"from {jumps[1][1]:.3g} to {jumps[1][2]:.3g} at epoch {jumps[1][0]}"
+    assert any(shown in c.value for c in at.caption)
+    # The horizon only re-solves the learned model; it never retrains.
     at.slider(key="lv_horizon").set_value(25.0).run()
     _clean(at)
     assert _training_time(at) == trained_in and len(training.board().finished) == fits
@@ -162,6 +182,7 @@ def test_the_short_window_preset_and_a_link_that_hides_the_controls():
     assert _series(at).query("source == 'data'")["t"].max() == 2.0
     # Less than one cycle seen: fine inside the window, far off beyond it.
     assert _error(at, "on") < 0.1 and _error(at, "beyond") > 5 * _error(at, "on")
+    assert any(lv.SHOULD_SEE[short] in c.value for c in at.caption)
     # A teacher's link: the same view, the controls folded away but still holding the values.
     fresh = _page({**at.query_params, "lv_preset": short, "hide": "controls"})
     _clean(fresh)
@@ -207,3 +228,78 @@ def test_extreme_parameters_never_raise():
         at.slider(key=f"lv_{field}").set_value(getattr(lv.LotkaVolterraSettings(), field)).run()
     _clean(at)
     assert len(chart_frames(at)) >= 3
+
+
+# ----------------------------------------------------------------------------- what the page claims
+
+
+def _fit(label: str, **changes) -> lv.LotkaVolterraResult:
+    with training.quietly():
+        return lv.lesson(dataclasses.replace(lv.PRESETS[label], **changes))
+
+
+def _prey_peaks(result, which: str = "learned") -> tuple[np.ndarray, np.ndarray]:
+    """(times, heights) of the prey peaks of the learned or the true curve."""
+    prey = getattr(result, which)[:, 0]
+    k = lv.peaks(prey)
+    return result.ts[k], prey[k]
+
+
+def test_every_preset_has_a_note():
+    assert list(lv.SHOULD_SEE) == list(lv.PRESETS)
+    np.testing.assert_array_equal(lv.peaks(np.array([0, 2, 1, 3, 3, 1, 5])), [1])
+    # The orbit note's reason: a population's rate vanishes when that population is zero.
+    field = lv.system(lv.LotkaVolterraSettings()).vector_field
+    assert float(field(0.0, np.array([0.0, 1.7]), None)[0]) == 0.0
+    assert float(field(0.0, np.array([2.3, 0.0]), None)[1]) == 0.0
+
+
+def test_what_the_presets_show():
+    default = _fit("Default settings")
+    # Default: the learned peaks at the true times; within 10 % beyond the window.
+    learned_t, _ = _prey_peaks(default)
+    true_t, true_h = _prey_peaks(default, "true")
+    assert learned_t.size == true_t.size >= 4
+    np.testing.assert_allclose(learned_t, true_t, atol=0.15)
+    assert default.error_beyond < lv.TRUSTED
+    assert lv.orbit_note(default) == ""  # nothing unphysical to report
+    # "How it works": the error beyond the window grows with the horizon (10 to 40).
+    beyond = [_fit("Default settings", horizon=h).error_beyond for h in (10.0, 20.0, 30.0, 40.0)]
+    assert beyond == sorted(beyond) and beyond[0] < beyond[-1]
+
+    short = _fit(lv.SHORT)
+    period = float(np.mean(np.diff(true_t)))
+    assert 3.2 < period < 3.4 and lv.PRESETS[lv.SHORT].window < period
+    assert short.error_window < 0.1 and short.error_beyond > 1.0
+    assert short.learned[:, 0].max() > 2 * true_h.max()
+    assert lv.orbit_note(short).startswith("The learned prey reach ")
+    assert lv.beyond_answer(short)[0] == lv.QUESTION_OPTIONS[1]
+
+    long = _fit(lv.LONG)
+    assert 2.9 < lv.PRESETS[lv.LONG].window / period < 3.1  # about three cycles
+    learned_t, learned_h = _prey_peaks(long)
+    assert abs(np.mean(np.diff(learned_t)) - period) < 0.1 * period  # nearly the right period
+    assert learned_h.max() < 0.8 * true_h.max()  # the wrong size
+    assert long.error_window > 0.2 and long.learned[:, 1].min() < 0
+    assert long.fit.final_loss > 10 * default.fit.final_loss
+    assert "a cycle of steady size, but the wrong size" in lv.orbit_note(long)
+
+    at_once = _fit(lv.AT_ONCE)
+    assert at_once.error_window > 3 * default.error_window
+    _, heights = _prey_peaks(at_once)
+    assert heights.size >= 3 and np.all(np.diff(heights) > 0)  # each peak higher: outward
+    window = at_once.ts > at_once.settings.window
+    assert at_once.learned[window, 1].min() < 0  # predators below zero beyond the window
+    h = lv.conserved(at_once.settings.params, at_once.learned)
+    h_true = lv.conserved(at_once.settings.params, at_once.true)[0]
+    assert np.nanmax(np.abs(h - h_true)) > 0.5 * abs(h_true)  # H drifts away
+    note = lv.orbit_note(at_once)
+    assert "spirals outward" in note and "learned predators fall below zero" in note
+
+    noisy = _fit(lv.NOISY)
+    assert noisy.error_window < lv.TRUSTED and noisy.error_beyond < lv.TRUSTED
+
+
+def test_a_horizon_inside_the_window_has_nothing_to_reveal():
+    result = _fit("Default settings", horizon=3.0)  # the window ends at 5: same fit, no beyond
+    assert result.horizon == 5.0 and lv.beyond_answer(result) is None

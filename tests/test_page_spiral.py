@@ -2,11 +2,14 @@
 
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 from page_data import chart_frames
+from scipy.integrate import solve_ivp
 from streamlit.testing.v1 import AppTest
 
+import resode_core as rc
 from resode_ui import training
 from resode_ui.lessons import spiral
 
@@ -56,6 +59,28 @@ def test_defaults_reproduce_the_notes_fit():
     assert shown["Final loss"] == f"{result.fit.final_loss:.4g}"
     heat = next(f for f in chart_frames(at) if "error_pct" in f)
     assert heat["error_pct"].notna().sum() == spiral.MAP_SIDE**2
+    assert shown["Error on data"] == f"{result.own_error_pct:.1f} %"
+    assert shown["Error over the plane"] == f"{result.plane_error_pct:.0f} %"
+    assert any(spiral.SHOULD_SEE[spiral.NOTES] in c.value for c in at.caption)
+    codes = [c.value.strip() for c in at.code]
+    assert spiral.JULIA_SETUP.strip() in codes and spiral.JAX_SETUP.strip() in codes
+
+    # The question, answered wrongly and then rightly: the reveal states the error on screen.
+    assert any("Make your prediction" in c.value for c in at.caption)
+    ext = spiral.extrapolate(result.settings, result.fit.model, (1.0, 1.0), 3.0)
+    assert ext["error"] > spiral.TRUSTED  # 25 epochs on one trajectory: (1, 1) is missed
+    truth, observed = spiral.extrapolation_answer(ext, (1.0, 1.0), 3.0)
+    assert truth == spiral.QUESTION_OPTIONS[1]
+    assert observed.endswith(f"is {100 * ext['error']:.1f} % off the true one.")
+    assert shown["Relative error over the path"] == f"{100 * ext['error']:.1f} %"
+    trainings = training.board().trainings
+    at.radio(key="sp_question").set_value(spiral.QUESTION_OPTIONS[0]).run()
+    _clean(at)
+    assert any(observed in i.value and f"**{truth}**" in i.value for i in at.info)
+    at.radio(key="sp_question").set_value(truth).run()
+    _clean(at)
+    assert any(observed in b.value and "As you predicted" in b.value for b in at.success)
+    assert training.board().trainings == trainings  # answering never retrains
 
     # More epochs give a lower loss.
     at.slider(key="sp_epochs").set_value(150).run()
@@ -68,7 +93,7 @@ def test_defaults_reproduce_the_notes_fit():
     at.slider(key="sp_x_horizon").set_value(2.0).run()
     _clean(at)
     assert next(m.value for m in at.metric if m.label == "Training time") == trained_in
-    assert _metrics(at)["Distance of u₀ from the training start (2, 0)"] == "3.54"
+    assert _metrics(at)["Distance of u₀ from the nearest training start"] == "3.54"
 
 
 def test_each_training_widget_reruns_cleanly():
@@ -78,6 +103,8 @@ def test_each_training_widget_reruns_cleanly():
     _clean(at)
     assert len(_data_frame(at)) == 2 * 24
     at.checkbox(key="sp_uneven").check().run()
+    _clean(at)
+    assert any(c.value.startswith("The sample times are uneven: gaps from") for c in at.caption)
     at.slider(key="sp_noise").set_value(0.05).run()
     at.number_input(key="sp_seed").set_value(3).run()
     at.select_slider(key="sp_lr").set_value(0.05).run()
@@ -113,6 +140,15 @@ def test_several_trajectories_and_a_preset():
     _clean(at)
     assert at.slider(key="sp_epochs").value == 300
     assert at.radio(key="sp_data").value == spiral.ONE
+    assert any(spiral.SHOULD_SEE["One trajectory, 300 epochs"] in c.value for c in at.caption)
+    # The uneven preset: its fit, the computed note on its gaps, and what to look at.
+    at.selectbox(key="sp_preset").select(spiral.UNEVEN).run()
+    _clean(at)
+    assert at.checkbox(key="sp_uneven").value is True and _metrics(at)["Epochs run"] == "1000"
+    with training.quietly():
+        uneven = spiral.lesson(spiral.PRESETS[spiral.UNEVEN])
+    assert any(c.value == spiral.sampling_note(uneven, 0) for c in at.caption)
+    assert any(spiral.SHOULD_SEE[spiral.UNEVEN] in c.value for c in at.caption)
 
 
 def test_slider_moves_to_new_values_do_not_recompile(compile_counter):
@@ -300,3 +336,99 @@ def test_grid_points_run_over_the_box_with_x_fastest():
     assert grid.shape == (9, 2)
     np.testing.assert_allclose(grid[:3, 0], [-1.0, 0.0, 1.0])
     np.testing.assert_allclose(grid[::3, 1], [-1.0, 0.0, 1.0])
+
+
+# ----------------------------------------------------------------------------- what the page claims
+
+
+def _fit(label: str, epochs: int | None = None) -> spiral.SpiralResult:
+    with training.quietly():
+        return spiral.lesson(spiral.PRESETS[label], epochs)
+
+
+def test_every_preset_has_a_note():
+    assert list(spiral.SHOULD_SEE) == list(spiral.PRESETS)
+
+
+def test_the_notes_on_one_trajectory_presets():
+    """The notes of the one-trajectory presets and the page's 'One trajectory or many'."""
+    notes, longer, longest = (
+        _fit(label)
+        for label in (
+            spiral.NOTES,
+            "One trajectory, 300 epochs",
+            "One trajectory, 1000 epochs, decaying rate",
+        )
+    )
+    assert notes.own_error_pct > 30
+    assert longer.own_error_pct < 10 and longer.plane_error_pct > 50
+    # 25 against 300 epochs, side by side (the comparison preset's B is the 300-epoch fit).
+    compare = spiral.PRESETS["The notes' spiral: 25 vs 300 epochs side by side"]
+    assert compare.fit(compare.b_epochs) == longer.settings
+    assert longer.fit.final_loss < notes.fit.final_loss / 5
+    assert longer.own_error_pct < notes.own_error_pct / 2
+    assert longer.plane_error_pct >= notes.plane_error_pct
+    assert longest.own_error_pct < 3 and longest.plane_error_pct > 50
+    # Uneven noisy samples: the fit strays furthest inside a long gap.
+    uneven = _fit(spiral.UNEVEN)
+    ts = uneven.data.ts
+    t_worst, distance = spiral.worst_point(uneven, 0)
+    start, end = spiral.gap_around(ts, t_worst)
+    assert start <= t_worst <= end and end - start > 3 * (ts[-1] - ts[0]) / (ts.size - 1)
+    assert spiral.gap_around(np.array([0.0, 0.1, 0.5, 1.5]), 0.3) == (0.1, 0.5)
+    assert f"at t = {t_worst:.2f} (distance {distance:.2f})" in spiral.sampling_note(uneven, 0)
+    assert uneven.plane_error_pct > 50
+    # Every preset with one trajectory stays above 50 % over the plane.
+    ones = [label for label, s in spiral.PRESETS.items() if s.data == spiral.ONE]
+    assert len(ones) == 5
+    assert all(_fit(label).plane_error_pct > 50 for label in ones)
+
+
+def test_sixteen_trajectories_pin_the_field_down():
+    many = _fit(spiral.MANY)
+    assert many.data.u0s.shape == (16, 2)
+    assert many.plane_error_pct < 10
+    ext = spiral.extrapolate(many.settings, many.fit.model, (1.0, 1.0), 3.0)
+    assert ext["error"] < spiral.TRUSTED
+    assert spiral.extrapolation_answer(ext, (1.0, 1.0), 3.0)[0] == spiral.QUESTION_OPTIONS[0]
+    # Past the training window the median error over the map grows.
+    medians = [
+        np.median(spiral.error_map(many.settings, many.fit.model, horizon))
+        for horizon in (1.5, 3.0, 6.0)
+    ]
+    assert medians[0] < medians[1] < medians[2]
+
+
+def test_our_jax_code_reproduces_the_lesson():
+    """The page's JAX snippet: the notes' samples, our initial weights, our 25-epoch fit."""
+    code = {}
+    exec(spiral.JAX_SETUP, code)  # noqa: S102 (our own constant)
+    with training.quietly():
+        lesson = spiral.lesson(spiral.SpiralSettings())
+    np.testing.assert_allclose(code["samples"], lesson.data.noisy[0], atol=1e-5)
+    ours = rc.MLPVectorField(2, 50, key=jax.random.PRNGKey(0))
+    fresh = code["Field"](jax.random.PRNGKey(0))
+    np.testing.assert_array_equal(fresh.W1, ours.hidden_weight)
+    np.testing.assert_array_equal(fresh.W2, ours.output_weight)
+    grid = spiral.grid_points(7, box=1.5)
+    trained = rc.field_on_grid(code["model"], grid)
+    page = rc.field_on_grid(lesson.fit.model, grid)
+    assert np.linalg.norm(trained - page) < 1e-3 * np.linalg.norm(page)
+    # The convention: u**3 @ A is Aᵀu³, not Au³.
+    a = np.array([[-0.1, 2.0], [-2.0, -0.1]])
+    u = np.array([0.7, -1.3])
+    np.testing.assert_allclose(code["true_field"](0.0, u, None), a.T @ u**3, rtol=1e-6)
+    assert not np.allclose(a.T @ u**3, a @ u**3)
+
+
+def test_the_two_conventions_are_mirror_images():
+    """A u³ and Aᵀu³ from (2, 0): the same spiral with u₂ flipped (the intro's claim)."""
+    a = np.array([[-0.1, 2.0], [-2.0, -0.1]])
+    ts = np.linspace(0.0, 1.5, 31)
+
+    def path(m):
+        return solve_ivp(lambda t, u: m @ u**3, (0, 1.5), [2.0, 0.0], t_eval=ts, rtol=1e-10).y
+
+    prose, code = path(a), path(a.T)
+    np.testing.assert_allclose(prose, code * np.array([[1.0], [-1.0]]), atol=1e-7)
+    assert np.abs(code[1]).max() > 1  # not trivially symmetric: u₂ moves

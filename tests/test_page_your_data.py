@@ -1,11 +1,13 @@
 """AppTest checks of pages/your_data.py: the example fit, links, uploads, exports, solver B."""
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from page_data import chart_frames
+from scipy.integrate import solve_ivp
 from streamlit.testing.v1 import AppTest
 
 import resode_core as rc
@@ -14,7 +16,7 @@ from resode_ui.lessons import your_data as yd
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "your_data.py")
 QUICK = {"yd_epochs": "100"}  # a short fit where the number does not matter
-COMPARE = "Solver A vs B: Tsit5 vs Euler with Δt = one sample spacing"
+COMPARE = yd.COMPARE
 A, B = "A: Tsitouras 5(4) (order 5)", "B: Euler (order 1)"
 
 
@@ -74,6 +76,23 @@ def test_example_fit_and_parameter_round_trip():
     assert len([label for label in labels if "chart (" in label]) == 4  # two formats each
     assert any("⋯" in c.value for c in at.caption)  # the browser's own chart menu is mentioned
     assert at.selectbox(key="yd_b_solver").disabled  # drawn, but off until comparing
+    assert any(yd.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
+    # The question, answered wrongly and then rightly; answering never retrains.
+    truth, observed = yd.held_out_answer(result)
+    assert truth == yd.QUESTION_OPTIONS[0]  # the example's default fit: under 10 % of spread
+    assert metrics["held-out RMSE / data spread"] in observed
+    trainings = training.board().trainings
+    at.radio(key="yd_question").set_value(yd.QUESTION_OPTIONS[1]).run()
+    _ok(at)
+    assert any(observed in i.value and f"**{truth}**" in i.value for i in at.info)
+    at.radio(key="yd_question").set_value(truth).run()
+    _ok(at)
+    assert any(observed in b.value and "As you predicted" in b.value for b in at.success)
+    assert training.board().trainings == trainings and _metrics(at) == metrics
+    jumps = yd.loss_jumps(result.runs[0].fit)
+    assert [e for e, _, _ in jumps] == [yd.WARMUP_EPOCHS + 1, 2 * yd.WARMUP_EPOCHS + 1]
+    shown = f"from {jumps[0][1]:.3g} to {jumps[0][2]:.3g} at epoch {jumps[0][0]}"
+    assert any("As samples join the sum, the loss goes " + shown in c.value for c in at.caption)
 
     # Load the downloaded parameters into a fresh session: same predictions, no training.
     fresh = _open(QUICK)
@@ -113,6 +132,7 @@ def test_a_link_with_the_solver_comparison():
     swap = at.dataframe[0].value.set_index(["trained with", "solved with"])["RMSE, held out"]
     assert swap[(A, B)] > 3 * swap[(A, A)]
     assert swap[(B, A)] > 3 * swap[(B, B)]
+    assert any(c.value == yd.swap_note(at.dataframe[0].value) for c in at.caption)
     at.slider(key="yd_horizon").set_value(0.5).run()
     at.slider(key="yd_train_frac").set_value(0.8).run()
     _ok(at)
@@ -187,6 +207,11 @@ def test_upload_validation_messages_and_a_good_upload():
     assert set(chart_frames(at)[0]["series"].dropna()) == {"u", "v"}
     series = yd.load_series(content, "circle.csv", "a test's own token", "time", ("u", "v"))
     assert list(yd.prediction_table(_lesson(series, epochs=100)).columns)[:2] == ["time", "part"]
+    # Nothing held out: the metric says so, and the question has nothing to be checked against.
+    at.slider(key="yd_train_frac").set_value(1.0).run()
+    _ok(at)
+    assert _metrics(at)["RMSE, held-out samples"] == "none held out"
+    assert any(c.value.startswith("Nothing is held out at this") for c in at.caption)
     at.multiselect(key="yd_states").set_value([]).run()
     assert "at least one state" in _errors(at)
 
@@ -215,3 +240,51 @@ def test_fits_of_an_upload_stay_with_the_session_that_uploaded_it(monkeypatch, t
     # Same data and settings: the same (deterministic) fit, computed twice.
     assert _metrics(first, skip="time") == _metrics(second, skip="time")
     training.board.clear()
+
+
+# ----------------------------------------------------------------------------- what the page claims
+
+
+def test_every_preset_has_a_note():
+    assert list(yd.SHOULD_SEE) == list(yd.PRESETS)
+
+
+def test_the_example_is_the_damped_oscillator_the_page_names():
+    """x″ + 0.1x′ + x = 0 from (2, 0), y = x′, 40 samples on [0, 12] (the page's caption)."""
+    series = yd.example_series()
+    assert series.source.states == ("x", "y") and series.ts.size == 40
+    assert (series.ts[0], series.ts[-1]) == (0.0, 12.0)
+    exact = solve_ivp(
+        lambda t, u: [u[1], -0.1 * u[1] - u[0]], (0, 12), series.ys[0], t_eval=series.ts, rtol=1e-10
+    )
+    np.testing.assert_allclose(series.ys, exact.y.T, atol=1e-5)
+
+
+def test_what_the_presets_show_on_the_example():
+    default, quick, stuck, every = (
+        _lesson(**dataclasses.asdict(yd.PRESETS[label]))
+        for label in ("Default settings", yd.QUICK, yd.AT_ONCE, yd.EVERY)
+    )
+    spread = yd.data_spread(default.series)
+    assert default.runs[0].rmse_test < yd.TRUSTED * spread
+    assert quick.runs[0].rmse_train > default.runs[0].rmse_train
+    assert quick.runs[0].rmse_test > default.runs[0].rmse_test
+    # Without the growing window: stuck on a point, even the window missed by half the spread.
+    run = stuck.runs[0]
+    assert run.rmse_train > 0.5 * spread
+    ts, dense = run.prediction["dense_t"], run.prediction["dense"]
+    late = dense[ts > ts[0] + (stuck.series.ts[-1] - ts[0]) / 3]
+    assert np.all(np.ptp(late, axis=0) < 0.1 * np.ptp(stuck.series.ys, axis=0))
+    # Nothing held out: nothing to reveal.
+    assert every.n_train == every.series.ts.size and np.isnan(every.runs[0].rmse_test)
+    assert yd.held_out_answer(every) is None
+
+
+def test_the_solver_comparison_preset_on_the_example():
+    result = _lesson(**dataclasses.asdict(yd.PRESETS[COMPARE]))
+    spread = yd.data_spread(result.series)
+    assert [run.label for run in result.runs] == [A, B]
+    assert all(run.rmse_train < 0.03 * spread for run in result.runs)
+    held = result.swap.set_index(["trained with", "solved with"])["RMSE, held out"]
+    assert held[(A, B)] > 3 * held[(A, A)] and held[(B, A)] > 3 * held[(B, B)]
+    assert yd.held_out_answer(result)[1].startswith("A's RMSE on the 10 held-out samples")

@@ -53,19 +53,48 @@ class LotkaVolterraSettings:
         return dataclasses.replace(self, horizon=LotkaVolterraSettings.horizon)
 
 
+SHORT = "A short training window (t_w = 2, less than one cycle): fine inside, lost beyond"
+LONG = "A long training window (t_w = 10, about three cycles), 3000 epochs, horizon 30"
+AT_ONCE = "Fit all samples at once (no growing window)"
+NOISY = "Noisy samples (10 % of each population's spread)"
 PRESETS = {
     "Default settings": LotkaVolterraSettings(),
-    "A short training window (t_w = 2, less than one cycle): fine inside, lost beyond": (
-        LotkaVolterraSettings(window=2.0)
-    ),
-    "A long training window (t_w = 10, over three cycles), 3000 epochs, horizon 30": (
-        LotkaVolterraSettings(window=10.0, epochs=3000, horizon=30.0)
-    ),
-    "Fit all samples at once (no growing window): a damped imitation": LotkaVolterraSettings(
-        grow=False
-    ),
-    "Noisy samples (10 % of each population's spread)": LotkaVolterraSettings(noise=0.1),
+    SHORT: LotkaVolterraSettings(window=2.0),
+    LONG: LotkaVolterraSettings(window=10.0, epochs=3000, horizon=30.0),
+    AT_ONCE: LotkaVolterraSettings(grow=False),
+    NOISY: LotkaVolterraSettings(noise=0.1),
 }
+
+# What each preset shows; every claim is checked in tests/test_page_lotka_volterra.py.
+SHOULD_SEE = {
+    "Default settings": "Right of the grey line the dashed curves go on with the true cycles: "
+    "their peaks come at the true times, and *Error beyond the window* stays under 10 % up to "
+    "the horizon.",
+    SHORT: "The window holds less than one cycle (the true period is about 3.3). The fit "
+    "follows its samples (*Error on the window* under 10 %), but beyond the window the "
+    "learned prey grow far past any true peak and the error passes 100 %: a piece of one "
+    "cycle does not pin down the rule.",
+    LONG: "More data is no guarantee: with about three cycles in the window this fit settles "
+    "on a cycle of nearly the right period but the wrong size (the caption under the chart "
+    "compares its prey peaks with the true ones), misses the window itself by more than 20 %, "
+    "and its predators dip below zero. Compare its final loss with the default's.",
+    AT_ONCE: "Without the growing window the fit misses the window several times more than "
+    "the default does, and beyond the window each learned prey peak is higher than the one "
+    "before: the orbit spirals outward, H (right) drifts away from its true value, and the "
+    "learned predators fall below zero, which no population can. The network was asked only to "
+    "match the samples; nothing in it knows that populations stay positive or that H is "
+    "conserved.",
+    NOISY: "The samples scatter around the true curves, yet the fit stays within 10 % of the "
+    "true populations, on the window and beyond it up to the horizon.",
+}
+
+# The prediction question: asked above the populations chart, answered by the error beyond.
+QUESTION = (
+    "Trained only on the samples in [0, t_w], will the learned model stay within 10 % of the "
+    "true populations beyond the window, up to the horizon?"
+)
+QUESTION_OPTIONS = ("Yes: within 10 %", "No: off by 10 % or more")
+TRUSTED = 0.10  # the question's threshold on the relative path error beyond the window
 
 
 @dataclass(frozen=True)
@@ -156,6 +185,82 @@ def _views(key: LotkaVolterraSettings, _model, horizon: float) -> dict:
         "error_window": float(rc.relative_errors(ys[inside], true[inside])[0]),
         "error_beyond": float(beyond),
     }
+
+
+def beyond_answer(result: LotkaVolterraResult) -> tuple[str, str] | None:
+    """The question's answer from the error beyond the window (None: nothing lies beyond)."""
+    error, window = result.error_beyond, result.settings.window
+    if result.horizon <= window or np.isnan(error):
+        return None
+    where = f"Beyond the window, on [{window:g}, {result.horizon:g}],"
+    if not result.learned_ok or not np.isfinite(error):
+        return QUESTION_OPTIONS[1], f"{where} the learned model could not even be solved."
+    truth = QUESTION_OPTIONS[0] if error < TRUSTED else QUESTION_OPTIONS[1]
+    return truth, f"{where} the learned populations are {100 * error:.1f} % off the true ones."
+
+
+def peaks(values: np.ndarray) -> np.ndarray:
+    """Indices of the strict local maxima of a sampled curve (its end points excluded)."""
+    v = np.asarray(values)
+    return np.flatnonzero((v[1:-1] > v[:-2]) & (v[1:-1] > v[2:])) + 1
+
+
+def orbit_note(result: LotkaVolterraResult) -> str:
+    """What the learned orbit does that the true one cannot (computed; empty if nothing)."""
+    sentences = []
+    learned, true, ts = result.learned, result.true, result.ts
+    own, real = learned[peaks(learned[:, 0]), 0], true[peaks(true[:, 0]), 0]
+    if own.size >= 2 and real.size:
+        true_top = f"the true peaks reach {real.max():.2f}"
+        if np.all(np.diff(own) > 0) and own[-1] > 1.05 * own[0]:
+            sentences.append(
+                f"The learned prey peaks grow from {own[0]:.2f} to {own[-1]:.2f} ({true_top}): "
+                "the learned orbit spirals outward."
+            )
+        elif np.all(np.diff(own) < 0) and own[-1] < 0.95 * own[0]:
+            sentences.append(
+                f"The learned prey peaks shrink from {own[0]:.2f} to {own[-1]:.2f} "
+                f"({true_top}): the learned orbit spirals inward."
+            )
+        elif np.ptp(own) < 0.05 * own.mean() and np.all(
+            np.abs(own - real.max()) > 0.1 * real.max()
+        ):
+            sentences.append(
+                f"The learned prey peaks stay between {own.min():.2f} and {own.max():.2f} while "
+                f"{true_top}: a cycle of steady size, but the wrong size."
+            )
+    for k, name in ((0, "prey"), (1, "predators")):
+        finite, true_top = learned[np.isfinite(learned[:, k]), k], true[:, k].max()
+        if finite.size and finite.max() > 2 * true_top:
+            sentences.append(
+                f"The learned {name} reach {finite.max():.3g}, more than twice the true maximum "
+                f"({true_top:.2f})."
+            )
+    negative = [
+        (name, np.flatnonzero(learned[:, k] < 0), learned[:, k].min())
+        for k, name in ((0, "prey"), (1, "predators"))
+    ]
+    for name, below, lowest in negative:
+        if below.size:
+            sentences.append(
+                f"The learned {name} fall below zero from t = {ts[below[0]]:.1f} (lowest "
+                f"{lowest:.2f}), which no population can."
+            )
+    if any(below.size for _, below, _ in negative):
+        sentences.append(
+            "In the true system each population's rate of change vanishes when that population "
+            "is zero, so neither can cross zero; nothing in the network keeps them positive."
+        )
+    return " ".join(sentences)
+
+
+def loss_jumps(fit: rc.OdeFit) -> list[tuple[int, float, float]]:
+    """(epoch, loss before, loss after) where the growing window adds samples."""
+    jumps = []
+    for start in (WARMUP_EPOCHS, 2 * WARMUP_EPOCHS):
+        if fit.epochs > start:
+            jumps.append((start + 1, float(fit.losses[start - 1]), float(fit.losses[start])))
+    return jumps
 
 
 def warm_up() -> None:

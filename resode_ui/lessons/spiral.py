@@ -66,18 +66,138 @@ class SpiralSettings:
 
 
 NOTES = "The notes' set-up: one trajectory, Adam(0.1), 25 epochs"
+MANY = "16 trajectories over the plane, 1000 epochs, decaying rate"
+UNEVEN = "Noisy samples (σ = 0.05) at uneven times, 1000 epochs, decaying rate"
 PRESETS = {
     NOTES: SpiralSettings(),
     "One trajectory, 300 epochs": SpiralSettings(epochs=300),
     "The notes' spiral: 25 vs 300 epochs side by side": SpiralSettings(compare=True),
     "One trajectory, 1000 epochs, decaying rate": SpiralSettings(epochs=1000, decay=0.05),
-    "16 trajectories over the plane, 1000 epochs, decaying rate": SpiralSettings(
+    MANY: SpiralSettings(
         data=SEVERAL, epochs=1000, lr=0.02, decay=0.05, rtol=1e-5, atol=1e-7
     ),  # rtol 1e-5 is as good as 1e-7 here (measured) and about 40 % faster
-    "Noisy samples (σ = 0.05) at uneven times, 1000 epochs, decaying rate": SpiralSettings(
-        uneven=True, noise=0.05, epochs=1000, decay=0.05
-    ),
+    UNEVEN: SpiralSettings(uneven=True, noise=0.05, epochs=1000, decay=0.05),
 }
+
+
+# What each preset shows; every claim is checked in tests/test_page_spiral.py.
+SHOULD_SEE = {
+    NOTES: "After the notes' 25 epochs the dashed curves follow the samples only roughly: "
+    "*Error on data* is above 30 %. The notes stop here; the next preset trains longer.",
+    "One trajectory, 300 epochs": "The dashed curves now lie on the samples (*Error on data* "
+    "under 10 %), but *Error over the plane* is above 50 %: started anywhere else, the learned "
+    "model goes astray. Compare the two vector fields away from the training trajectory.",
+    "The notes' spiral: 25 vs 300 epochs side by side": "B (300 epochs) ends with a final loss "
+    "more than five times lower than A's (25) and less than half of A's error on data, yet "
+    "its error over the plane is no lower than A's: the extra epochs fitted the one "
+    "trajectory, not the plane.",
+    "One trajectory, 1000 epochs, decaying rate": "The closest fit of the notes' trajectory "
+    "of these presets: *Error on data* under 3 %. *Error over the plane* is still above 50 %: "
+    "1000 epochs on one trajectory did not teach the network what happens away from it.",
+    MANY: "The phase plane shows 16 training trajectories spread over the ring "
+    "0.5 ≤ |u₀| ≤ 2.5. *Error over the plane* falls under 10 %, and in the extrapolation below "
+    "the start u₀ = (1, 1) is predicted to within 10 % up to T = 3.",
+    UNEVEN: "The samples bunch up in places and leave long gaps elsewhere, and each one is off "
+    "by noise. The solver gives the learned state at any sample time, so training runs "
+    "unchanged. Inside a gap no sample pins the path down: the caption under the time plot "
+    "shows that the dashed curve strays furthest from the true one in a gap more than three "
+    "times the even spacing. "
+    "*Error over the plane* stays above 50 %: this is still one trajectory.",
+}
+
+# The prediction question, asked beside the extrapolation (its answer: the error shown there).
+QUESTION = (
+    "Starting from the u₀ the sliders set (at first (1, 1), away from the training "
+    "trajectory), will the learned model stay within 10 % of the true path up to the horizon T?"
+)
+QUESTION_OPTIONS = ("Yes: within 10 %", "No: off by 10 % or more")
+TRUSTED = 0.10  # the question's threshold on the relative path error
+
+# The notes' Julia set-up (the few lines that define the problem; the notes then train with
+# ADAM(0.1) for 25 epochs, Tsit5 with reltol = 1e-7, abstol = 1e-9).
+JULIA_SETUP = """\
+u0 = Float32[2.; 0.]
+n_samples = 16
+tspan = (0.0f0, 1.5f0)
+
+function trueODEfunc(du, u, p, t)
+    true_A = [-0.1 2.0; -2.0 -0.1]
+    du .= ((u.^3)'true_A)'
+end
+t = range(tspan[1], tspan[2], length=n_samples)
+
+model = Chain(
+    x -> x.^3,
+    Dense(2, 50, tanh),
+    Dense(50, 2),
+)
+"""
+
+# Ours, written out with JAX, diffrax, equinox and optax alone: what resode_core does for the
+# notes' preset (tests/test_page_spiral.py runs it and compares it with the lesson's fit).
+JAX_SETUP = """\
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+
+u0 = jnp.array([2.0, 0.0])
+ts = jnp.linspace(0.0, 1.5, 16)  # t ∈ [0, 1.5], 16 evenly spaced samples
+A = jnp.array([[-0.1, 2.0], [-2.0, -0.1]])
+
+
+def true_field(t, u, args):
+    return u**3 @ A  # the row vector u³ times A, that is Aᵀu³
+
+
+def solve(field, y0):  # Tsit5, rtol = 1e-7, atol = 1e-9, saved at the sample times
+    return diffrax.diffeqsolve(
+        diffrax.ODETerm(field), diffrax.Tsit5(), t0=ts[0], t1=ts[-1],
+        dt0=None, y0=y0, saveat=diffrax.SaveAt(ts=ts),
+        stepsize_controller=diffrax.PIDController(rtol=1e-7, atol=1e-9),
+    ).ys
+
+
+samples = solve(true_field, u0)  # shape (16, 2): all that training sees
+
+
+def glorot(key, n_out, n_in):  # Flux's default initial weights
+    limit = (6.0 / (n_in + n_out)) ** 0.5
+    return jax.random.uniform(key, (n_out, n_in), minval=-limit, maxval=limit)
+
+
+class Field(eqx.Module):  # V(u) = W₂ tanh(W₁u³ + b₁) + b₂
+    W1: jax.Array
+    b1: jax.Array
+    W2: jax.Array
+    b2: jax.Array
+
+    def __init__(self, key, width=50):
+        k1, k2 = jax.random.split(key)
+        self.W1, self.b1 = glorot(k1, width, 2), jnp.zeros(width)
+        self.W2, self.b2 = glorot(k2, 2, width), jnp.zeros(2)
+
+    def __call__(self, t, u, args):
+        return self.W2 @ jnp.tanh(self.W1 @ u**3 + self.b1) + self.b2
+
+
+def loss(model):  # the sum of squared errors at the samples
+    return jnp.sum((solve(model, samples[0]) - samples) ** 2)
+
+
+@eqx.filter_jit
+def epoch(model, state):  # one Adam step; the gradient goes back through the solver
+    grads = eqx.filter_grad(loss)(model)
+    updates, state = adam.update(grads, state)
+    return eqx.apply_updates(model, updates), state
+
+
+model, adam = Field(jax.random.PRNGKey(0)), optax.adam(0.1)
+state = adam.init(model)
+for _ in range(25):  # epochs
+    model, state = epoch(model, state)
+"""
 
 
 @dataclass(frozen=True)
@@ -194,6 +314,43 @@ def error_map(key: SpiralSettings, _model, horizon: float) -> np.ndarray:
     learned = rc.solve_many(_model, points, ts, key.solve)
     errors = 100.0 * rc.relative_errors(learned.ys, true.ys)
     return np.where(learned.ok & true.ok, errors, np.inf)
+
+
+def extrapolation_answer(ext: dict, u0: tuple[float, float], horizon: float) -> tuple[str, str]:
+    """The question's answer from the extrapolation on screen: (option it supports, sentence)."""
+    where = f"From u₀ = ({u0[0]:g}, {u0[1]:g}) over [0, {horizon:g}]"
+    if not ext["ok"]:
+        return QUESTION_OPTIONS[1], f"{where} the learned model could not even be solved."
+    truth = QUESTION_OPTIONS[0] if ext["error"] < TRUSTED else QUESTION_OPTIONS[1]
+    return truth, f"{where} the learned path is {100 * ext['error']:.1f} % off the true one."
+
+
+def gap_around(ts: np.ndarray, t: float) -> tuple[float, float]:
+    """The two consecutive sample times between which t lies."""
+    k = int(np.clip(np.searchsorted(ts, t, side="right") - 1, 0, ts.size - 2))
+    return float(ts[k]), float(ts[k + 1])
+
+
+def worst_point(result: SpiralResult, index: int) -> tuple[float, float]:
+    """Where trajectory `index`'s learned path is furthest from the true one: (t, distance)."""
+    distance = np.linalg.norm(result.learned[index] - result.true[index], axis=-1)
+    k = int(np.nanargmax(distance)) if np.any(np.isfinite(distance)) else 0
+    return float(result.dense[k]), float(distance[k])
+
+
+def sampling_note(result: SpiralResult, index: int) -> str:
+    """A sentence on uneven sample times and where the shown fit strays most (computed)."""
+    ts = result.data.ts
+    gaps = np.diff(ts)
+    t_worst, distance = worst_point(result, index)
+    start, end = gap_around(ts, t_worst)
+    return (
+        f"The sample times are uneven: gaps from {gaps.min():.3f} to {gaps.max():.3f} (even "
+        f"spacing would be {(ts[-1] - ts[0]) / gaps.size:.3f}). The learned path of trajectory "
+        f"{index + 1} is furthest from the true one at t = {t_worst:.2f} (distance "
+        f"{distance:.2f}), in the gap of {end - start:.3f} between the samples at "
+        f"t = {start:.2f} and {end:.2f}."
+    )
 
 
 def warm_up() -> None:

@@ -61,15 +61,45 @@ class YourDataSettings:
         return dataclasses.replace(self, **{f: getattr(base, f) for f in NOT_FIT_FIELDS})
 
 
+QUICK = "A quick fit: 500 epochs"
+COMPARE = "Solver A vs B: Tsit5 vs Euler with Δt = one sample spacing"
+AT_ONCE = "Without the growing window: stuck in a poor fit"
+EVERY = "Fit every sample (nothing held out)"
 PRESETS = {
     "Default settings": YourDataSettings(),
-    "A quick fit: 500 epochs": YourDataSettings(epochs=500),
-    "Solver A vs B: Tsit5 vs Euler with Δt = one sample spacing": YourDataSettings(
-        compare=True, b_solver="euler", dt=1.0, epochs=1000
-    ),
-    "Without the growing window: stuck in a poor fit": YourDataSettings(grow=False, epochs=1000),
-    "Fit every sample (nothing held out)": YourDataSettings(train_frac=1.0),
+    QUICK: YourDataSettings(epochs=500),
+    COMPARE: YourDataSettings(compare=True, b_solver="euler", dt=1.0, epochs=1000),
+    AT_ONCE: YourDataSettings(grow=False, epochs=1000),
+    EVERY: YourDataSettings(train_frac=1.0),
 }
+
+# What each preset shows on the example data (an upload may show otherwise); every claim is
+# checked on the example in tests/test_page_your_data.py.
+SHOULD_SEE = {
+    "Default settings": "On the example: right of the grey line the dashed curves keep "
+    "following the held-out samples, and the held-out RMSE is under 10 % of the data's spread.",
+    QUICK: "On the example: a quarter of the default's epochs, and both RMSEs are higher than "
+    "after the default's 2000 (choose *Default settings* to compare).",
+    COMPARE: "On the example: A (Tsit5, adaptive steps) and B (Euler, one step per sample "
+    "spacing) both fit the training window, with RMSEs under 3 % of the data's spread. The "
+    "swap table tells them apart: A's field solved with Euler, and B's field solved with "
+    "Tsit5, miss the held-out samples by more than three times as much. Each field works "
+    "through the solver it was trained with.",
+    AT_ONCE: "On the example: without the growing window the fit is stuck. The dashed curves "
+    "settle on a point early on and stay there while the samples keep oscillating, and even "
+    "the training-window RMSE is more than half the data's spread.",
+    EVERY: "Nothing is held out: the held-out RMSE reads 'none held out', and the question "
+    "above has nothing to be checked against. The run past the last sample is a forecast that "
+    "no sample tests.",
+}
+
+# The prediction question, asked above the fit chart and answered by the held-out error.
+QUESTION = (
+    "Will the fit (solver A, when you compare two) follow the held-out samples to within 10 % "
+    "of your data's spread (held-out RMSE ÷ spread)?"
+)
+QUESTION_OPTIONS = ("Yes: under 10 %", "No: 10 % or more")
+TRUSTED = 0.10  # the question's threshold on held-out RMSE / spread
 
 
 @dataclass(frozen=True)
@@ -270,6 +300,49 @@ def _swap(series: Series, runs, n_train: int, horizon: float) -> pd.DataFrame:
             )
             rows.append((trained.label, solved.label, *rmse(series, pred["table"], n_train)))
     return pd.DataFrame(rows, columns=columns)
+
+
+def data_spread(series: Series) -> float:
+    """The root-mean-square deviation of the samples from their mean (1 if they are constant)."""
+    ys = series.ys
+    return float(np.sqrt(np.mean((ys - ys.mean(axis=0)) ** 2))) or 1.0
+
+
+def held_out_answer(result: YourDataResult) -> tuple[str, str] | None:
+    """The question's answer from the first run's held-out RMSE (None: nothing held out)."""
+    n = len(result.series.ts)
+    if result.n_train >= n:
+        return None
+    run = result.runs[0]
+    ratio = run.rmse_test / data_spread(result.series)
+    if not np.isfinite(ratio):
+        return QUESTION_OPTIONS[1], "The model could not be solved over the held-out samples."
+    truth = QUESTION_OPTIONS[0] if ratio < TRUSTED else QUESTION_OPTIONS[1]
+    who = "A's" if len(result.runs) > 1 else "The"
+    return truth, (
+        f"{who} RMSE on the {n - result.n_train} held-out samples is {run.rmse_test:.3g}, "
+        f"{100 * ratio:.1f} % of the data's spread."
+    )
+
+
+def loss_jumps(fit: rc.OdeFit) -> list[tuple[int, float, float]]:
+    """(epoch, loss before, loss after) where the growing window adds samples."""
+    return [
+        (start + 1, float(fit.losses[start - 1]), float(fit.losses[start]))
+        for start in (WARMUP_EPOCHS, 2 * WARMUP_EPOCHS)
+        if fit.epochs > start
+    ]
+
+
+def swap_note(swap: pd.DataFrame) -> str:
+    """The swap table in one sentence: each field with the other's solver (computed)."""
+    held = swap.set_index(["trained with", "solved with"])["RMSE, held out"]
+    a, b = dict.fromkeys(swap["trained with"])
+    return (
+        f"Held-out RMSE of A's field: {held[(a, a)]:.3g} with its own solver, "
+        f"{held[(a, b)]:.3g} with B's; of B's field: {held[(b, b)]:.3g} with its own, "
+        f"{held[(b, a)]:.3g} with A's."
+    )
 
 
 def prediction_table(result: YourDataResult) -> pd.DataFrame:
