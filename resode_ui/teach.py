@@ -42,6 +42,9 @@ GLOSSARY: dict[str, str] = {
     "adjoint": "A way to get the gradient of a loss through an ODE solve by solving a second "
     "ODE backwards in time for a(t) = ∂L/∂u(t), instead of storing every step. Its memory "
     "does not grow with the number of steps; its accuracy depends on the backward solve.",
+    "backpropagation through the solver": "Differentiating the loss through every step the "
+    "solver took, as through the layers of a ResNet: the exact gradient of the computed "
+    "solution, with memory that grows with the number of steps (the adjoint avoids that).",
     "neural ODE": "A model du/dt = V(u, t; θ) whose vector field V is a neural network; "
     "an ODE solver turns it into predictions, and training fits θ to data (Chen et al., 2018).",
     "XLA": "The compiler behind JAX. It turns a Python function into one optimised program "
