@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import node_charts as nc, widgets as ui
+from resode_ui import node_charts as nc, teach, widgets as ui
 from resode_ui.advice import divergence_advice
 from resode_ui.lessons import regression_flow as flow
 
@@ -29,6 +29,7 @@ def paths_frame(ts, paths, x) -> pd.DataFrame:
 
 
 st.title("Regression as a flow")
+teach.glossary("neural ODE", "residual block", "tolerance")
 st.markdown(
     r"""
 Chen et al. (2018) turn regression into dynamics. Each training input $x_j$ is the initial
@@ -40,15 +41,11 @@ st.markdown(
     rf"""
 and the prediction is where it is at the end time: $\hat y_j = x_j(T;\theta)$. Training moves
 $\theta$ until the points land on their targets,
-$\min_\theta \frac1N\sum_j \lVert x_j(T;\theta) - y_j\rVert^2$. Below, every line is one
-training point travelling from its input (left, $t=0$) to its prediction ($t = T = {flow.T_END:g}$).
-
-**A limit.** Two solutions of the same ODE can never cross: if they met, they would have the
-same state at the same time and follow the same path from then on. On a line that means the
-order of the points never changes, so the learned map is *increasing*, and $y = -x$ cannot be
-fitted. A ResNet (He et al., 2015) takes finite jumps $x \mapsto x + F(x)$ and can hop points
-over each other. Giving the neural ODE **extra dimensions** (start them at 0 and ignore them in
-the loss) lets the points go *around* each other instead (Dupont et al., 2019).
+$\min_\theta \frac1N\sum_j \lVert x_j(T;\theta) - y_j\rVert^2$. Three models learn the same
+map below: this **neural ODE**, an **augmented** neural ODE that moves in extra dimensions
+(they start at 0 and the loss ignores them; Dupont et al., 2019) and a **ResNet** (He et al.,
+2015), whose blocks take finite jumps $x \mapsto x + F(x)$. Every line is one training point
+travelling from its input ($t=0$) to its prediction ($t = T = {flow.T_END:g}$).
 """
 )
 
@@ -91,34 +88,9 @@ MODELS = (  # (the fit, its metric, its legend, the heading of its paths)
     ),
 )
 
-for (model, metric, _, _), column in zip(MODELS, st.columns(3), strict=True):
-    column.metric(f"{metric}: MSE", f"{model.mse:.4f}")
-if result.plain.diverged or result.augmented.diverged:
-    ui.problem(divergence_advice(flow.SOLVE, lr, what="A neural-ODE fit"))
-if task == flow.RINGS:
-    st.info(
-        "A 2-D flow *can* swap these sample points: push each inner point outward and each "
-        "outer point inward, each along its own ray, and no paths cross. What no 2-D flow can "
-        "do is swap the continuous rings (Dupont et al., 2019). The field that swaps the "
-        "samples must change direction between neighbouring points, which is hard to learn: "
-        f"here the 2-D neural ODE reaches MSE {result.plain.mse:.2g}, the augmented one "
-        f"{result.augmented.mse:.2g}.",
-        icon=":material/info:",
-    )
-elif representable:
-    st.success(
-        f"A flow in {dim}-D can represent this map: all three models should fit it.",
-        icon=":material/check_circle:",
-    )
-else:
-    st.warning(
-        f"No flow in {dim}-D can represent this map: the plain neural ODE is stuck however long "
-        "it trains; the ResNet and the augmented ODE are not.",
-        icon=":material/block:",
-    )
-
+answer = teach.question("rf_question", flow.QUESTION, flow.QUESTION_OPTIONS)
 st.subheader("How the points travel")
-for (model, _, _, heading), column in zip(MODELS, st.columns(3), strict=True):
+for (model, metric, _, heading), column in zip(MODELS, st.columns(3), strict=True):
     column.markdown(f"**{heading}**")
     frame = paths_frame(model.ts, model.paths, x)
     if dim == 1:
@@ -126,11 +98,65 @@ for (model, _, _, heading), column in zip(MODELS, st.columns(3), strict=True):
         ui.chart(nc.flow_lines_chart, frame, x_title=x_title, where=column)
     else:
         ui.chart(nc.flow_plane_chart, frame, where=column)
+    column.metric(f"{metric}: MSE", f"{model.mse:.4f}")
+revealed = flow.plain_vs_augmented(result.plain.mse, result.augmented.mse)
+if revealed is None:
+    st.caption("A neural-ODE fit diverged and has no finite MSE: there is nothing to compare.")
+else:
+    teach.reveal(answer, *revealed)
+teach.what_you_should_see(
+    flow.SHOULD_SEE, st.session_state.get("rf_preset") or next(iter(flow.PRESETS))
+)
 if dim == 1:
     st.caption(
         "Colour: the starting value. In the plain neural ODE the lines never cross. The "
         "augmented ODE's lines cross only in this projection; the chart below shows how."
     )
+else:
+    st.caption("Colour: the angle of the starting point; dots mark where each point ends up.")
+if result.plain.diverged or result.augmented.diverged:
+    ui.problem(divergence_advice(flow.SOLVE, lr, what="A neural-ODE fit"))
+
+st.markdown(
+    r"""
+**A limit.** Two solutions of the same ODE can never cross: if they met, they would have the
+same state at the same time and follow the same path from then on. On a line that means the
+order of the points never changes, so the learned map is *increasing*, and $y = -x$ cannot be
+fitted. A ResNet's finite jumps can hop points over each other, and the augmented ODE's extra
+dimensions let the points go *around* each other instead.
+"""
+)
+if task == flow.RINGS:
+    st.info(
+        "A 2-D flow *can* swap these sample points: push each inner point outward and each "
+        "outer point inward, each along its own ray, and no paths cross. What no 2-D flow can "
+        "do is swap the continuous rings (Dupont et al., 2019): a flow map is continuous and "
+        "one-to-one, so what lies inside the outer ring ends up inside that ring's image; if "
+        "the outer ring became the inner one, the inner ring could not get outside it. The field "
+        "that swaps the samples must change direction between neighbouring points; here the "
+        f"2-D neural ODE reaches MSE {result.plain.mse:.2g}, the augmented one "
+        f"{result.augmented.mse:.2g}.",
+        icon=":material/info:",
+    )
+elif representable:
+    st.success(
+        f"A flow in {dim}-D can map these sample points onto their targets: moved along the "
+        "straight line from each input to its target, no two points ever meet. Whether "
+        "training finds such a field is what the MSEs above show.",
+        icon=":material/check_circle:",
+    )
+else:
+    bound = flow.best_increasing_mse(x, y)
+    st.warning(
+        f"No flow in {dim}-D can map these points onto their targets: it keeps their order, "
+        f"and no increasing map gets below MSE {bound:.3f} on them (for y = −x the best one "
+        f"is the constant 0). The plain neural ODE ends at {result.plain.mse:.3f}: however "
+        "long it trains, it cannot get below that bound. The ResNet and the augmented ODE are "
+        "not bound by it.",
+        icon=":material/block:",
+    )
+
+if dim == 1:
     st.markdown(
         "**The augmented ODE in its (x, a) plane: the points swap by going around each other**"
     )
@@ -143,8 +169,6 @@ if dim == 1:
         cyclic=False,
         height=300,
     )
-else:
-    st.caption("Colour: the angle of the starting point; dots mark where each point ends up.")
 
 st.subheader("The fitted map")
 if dim == 1:
@@ -158,8 +182,12 @@ if dim == 1:
     targets = pd.DataFrame({"x": x[:, 0], "y": y[:, 0]})
     ui.chart(nc.fitted_map_chart, targets, curves)
     st.caption(
-        "Black dots: the training pairs. The plain neural ODE's map can only increase: for "
-        "y = −x its best effort is to squeeze every point towards 0."
+        "Black dots: the training pairs. The plain neural ODE's map can only increase"
+        + (
+            ": for y = −x the best it can do is to squeeze every point towards 0."
+            if not representable
+            else "."
+        )
     )
 else:
     ends = [(m.paths[:, -1, :2], f"prediction: {name}") for m, _, name, _ in MODELS]
@@ -181,6 +209,7 @@ with st.expander("Training histories"):
     ui.chart(nc.history_chart, history, y_title="mean squared error")
     st.caption(
         "All three with Adam and the same number of epochs; the neural ODEs' rate decays to "
-        f"{100 * flow.FINAL_RATE:.0f} % of its start. The field V(x, t) has {flow.WIDTH} hidden "
-        f"units and sees t as an input; the ResNet's blocks have {flow.HIDDEN}."
+        f"{100 * flow.FINAL_RATE:.0f} % of its start. The field V(x, t) has one hidden layer of "
+        f"{flow.WIDTH} units and sees t as an input; the ResNet's blocks have {flow.HIDDEN}. The "
+        f"neural ODEs are solved by {flow.SOLVE.describe()}, atol {flow.SOLVE.atol:g}."
     )

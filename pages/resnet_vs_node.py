@@ -1,26 +1,26 @@
-"""ResNet vs neural ODE: what depth costs in parameters, memory and time, and how gradients agree."""
+"""ResNet vs neural ODE: what depth costs in parameters, memory and time; the adjoint method."""
 
 import streamlit as st
 
-from resode_ui import node_charts as nc, widgets as ui
+from resode_ui import cost_charts, node_charts as nc, teach, widgets as ui
 from resode_ui.lessons import resnet_vs_node as rn
 
 D = rn.ResnetVsNodeSettings()  # the defaults
 
 st.title("ResNet vs neural ODE: what depth costs")
+teach.glossary("neural ODE", "adjoint", "tolerance", "XLA")
 st.markdown(
     r"""
 Read a ResNet of depth $L$ as $L$ forward-Euler steps of $\dot x = V(x, t;\theta)$ with
-$\Delta t = T/L$. The notes compare the two on compute and on the memory for the weights;
-the third row, memory for training and the adjoint method, is from Chen et al. (2018):
+$\Delta t = T/L$. The notes compare the two on compute and on the memory for the weights:
 
 * **Compute** is $\mathcal O(L)$ for both: one forward and one backward pass through $L$ steps.
 * **Parameters**: the ResNet stores a weight matrix per layer, $L(w^2 + w)$ numbers; the
   neural ODE stores one field $V$ however many steps it takes.
-* **Memory for training**: backpropagation keeps every intermediate state, so it also grows
-  like $L$. The **adjoint method** (Chen et al., 2018) instead solves a second ODE backwards
-  in time for the gradient, recomputing the states as it goes: memory independent of $L$,
-  paid for with extra computation and a gradient that is only as exact as that backward solve.
+
+A third cost is the **memory for training**: what a gradient needs to keep while it is
+computed. Chen et al. (2018) get the neural ODE's gradient with the **adjoint method**, which
+solves a second ODE backwards in time instead of backpropagating through the solver's steps.
 
 Here both models use the same smooth field $V(x, t) = \tanh(W(t)x + b(t))$ with
 $W(t) = W_0 + tW_1$; the ResNet's layer $\ell$ is that field frozen at the start of its
@@ -50,6 +50,12 @@ progress = "Compiling one gradient per depth and model …"
 costs = ui.result_of(rn.depth_costs, tuple(depths), width, progress=progress)
 table = costs.table
 
+answer = teach.question(
+    "rn_question",
+    "When the number of steps L grows, what happens to the memory the neural ODE's gradient "
+    "needs, by backpropagation through the solver and by the adjoint method?",
+    rn.MEMORY_OPTIONS,
+)
 st.subheader("Parameters and memory against depth")
 backprop, adjoint = (rn.METHODS[m][0] for m in ("node_backprop", "node_backsolve"))
 params_frame = table[table["model"] != adjoint].replace({backprop: "neural ODE"})
@@ -59,17 +65,54 @@ left.caption("The ResNet's parameters grow like L; the neural ODE's field stays 
 ui.chart(
     nc.scaling_chart, table, y="memory (KiB)", y_title="memory of the gradient (KiB)", where=right
 )
-right.caption(
-    "Backprop stores every step: memory grows with L for the ResNet and for the neural ODE "
-    "alike. The adjoint recomputes instead and stays flat."
+right.caption("Each line: one gradient, compiled for that L, as XLA sizes its buffers.")
+teach.reveal(answer, *rn.memory_answer(table))
+teach.what_you_should_see(
+    rn.SHOULD_SEE, st.session_state.get("rn_preset") or next(iter(rn.PRESETS))
+)
+
+state_kib = rn.BATCH * width * 4 / 1024  # one state: batch × width float32 numbers
+st.markdown(
+    rf"""
+**Why.** Backpropagation through the solver (here with every step stored, no checkpointing)
+needs each intermediate state in its backward pass, so it keeps all $L$ of them: between the
+two largest depths above, each extra step added {rn.memory_per_step(table):.1f} KiB, and one
+state is {rn.BATCH} × {width} float32 numbers = {state_kib:.1f} KiB. The ResNet stores its
+layers' weights as well.
+
+The **adjoint method** keeps no states. Let $\mathcal L$ be the loss and
+$a(t) = \partial\mathcal L / \partial x(t)$ the *adjoint*: how the loss would change if the
+state at time $t$ moved. It satisfies its own ODE, which starts at the end time:
+"""
+)
+st.latex(
+    r"a(T) = \frac{\partial \mathcal L}{\partial x(T)}, \qquad"
+    r"\frac{da}{dt} = -\,a(t)^{\mathsf T}\,\frac{\partial V}{\partial x}\big(x(t), t;\theta\big),"
+)
+st.markdown("and the gradient with respect to the parameters collects along the way,")
+st.latex(
+    r"\frac{d\mathcal L}{d\theta}"
+    r" = \int_0^T a(t)^{\mathsf T}\,\frac{\partial V}{\partial \theta}\big(x(t), t;\theta\big)\,dt"
+    r" = -\int_T^0 a(t)^{\mathsf T}\,\frac{\partial V}{\partial \theta}\big(x(t), t;\theta\big)\,dt,"
+    r"\qquad \frac{d\mathcal L}{dx(0)} = a(0)."
+)
+st.markdown(
+    r"""
+One backward solve, from $T$ to $0$, carries three things together: the state $x(t)$, run in
+reverse from $x(T)$ (the same $\dot x = V$), the adjoint $a(t)$, and the integral so far. At
+each moment only the current $x$, $a$ and running integral are kept, and $x(t)$ is
+*recomputed* backwards instead of stored. So the memory does not depend on the number of
+steps. The price: a second solve, and a gradient that is only as accurate as that backward
+solve (the last section shows it).
+"""
 )
 
 left, right = st.columns(2)
 ui.chart(nc.scaling_chart, table, y="time (ms)", y_title="time of one gradient (ms)", where=left)
 left.caption(
-    "All three grow like L for large L (for small L the fixed cost of a call dominates). "
-    "The adjoint does more arithmetic (it re-solves the states backwards alongside the "
-    "gradient) but touches less memory; on a small CPU problem the measured times are noisy."
+    f"{rn.time_growth(table)} Times are measured on this server and vary from run to run; the "
+    "adjoint does more arithmetic than backprop (it re-solves the states backwards) but keeps "
+    "less in memory."
 )
 ui.chart(
     nc.scaling_chart,
@@ -79,20 +122,26 @@ ui.chart(
     where=right,
 )
 right.caption(
-    "Backprop differentiates the Euler steps exactly; the adjoint discretises the exact "
-    "gradient's ODE with Euler too. The two differ by O(Δt): the line falls like 1/L."
+    "Backprop differentiates the Euler steps exactly; the adjoint solves the gradient's own "
+    "ODE backwards with Euler steps too, and so differs by the error of those steps. Fitted "
+    f"slope of this line: {rn.agreement_slope(costs.agreement):.2f} (−1 is a difference "
+    "proportional to Δt = T/L)."
 )
 
 kib, ms = (st.column_config.NumberColumn(format=f) for f in ("%.1f", "%.2f"))
 formats = {"memory (KiB)": kib, "of which temporary (KiB)": kib, "time (ms)": ms}
 st.dataframe(table, hide_index=True, width="stretch", column_config=formats)
 
-st.subheader("Adaptive steps: backprop through Tsit5 vs the adjoint")
+st.subheader("Adaptive steps: the adjoint's gradient against the tolerance")
 st.markdown(
     r"""
-With an adaptive solver the number of steps is chosen at run time, so "depth" is whatever the
-error control needs. Both gradients below are of the same loss; the adjoint's backward solve
-uses the same tolerances, so the two agree to about the tolerance.
+With an adaptive solver (here Tsit5) the number of steps is chosen at run time, so "depth" is
+whatever the error control needs. Both gradients below are of the same loss, and the
+adjoint's backward solve uses the same tolerances. Backprop here is diffrax's default, which
+keeps a few checkpoints and recomputes the steps between them. The adjoint's backward solve
+makes errors of its own: it re-solves $x(t)$ in reverse, and $a(t)$ with it. The chart shows
+how far its gradient lands from backprop's as the tolerance loosens, and, measured alone, how
+far $x(0)$ solved forward to $T$ and back misses the true $x(0)$.
 """
 )
 
@@ -108,21 +157,28 @@ def adaptive_adjoint() -> None:
         format_func=lambda v: f"{v:.0e}",
         **ui.BOUND,
     )
-    with st.spinner("Computing both gradients …"):
+    with st.spinner("Computing both gradients at each tolerance …"):
         try:
+            sweep = rn.tolerance_sweep(width)
             comparison = rn.adaptive_adjoint(float(rtol), width)
         except ValueError as error:
             ui.problem(str(error))
             return
+    ui.chart(cost_charts.tolerance_chart, sweep, chosen=float(rtol))
+    st.caption(
+        f"{rn.sweep_sentence(sweep)} Dashed grey: a difference equal to rtol, for scale; the "
+        "dotted rule marks the chosen rtol."
+    )
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Relative gradient difference", f"{comparison['relative_difference']:.1e}")
     m2.metric("Forward steps taken", f"{comparison['backprop']['steps']}")
     m3.metric("Backprop time", f"{1e3 * comparison['backprop']['seconds']:.2f} ms")
     m4.metric("Adjoint time", f"{1e3 * comparison['backsolve']['seconds']:.2f} ms")
+    ratio = comparison["backsolve"]["seconds"] / comparison["backprop"]["seconds"]
     st.caption(
-        "Times are medians of three runs on this server and include the forward solve. The "
-        "adjoint is slower here, but its memory does not grow with the number of steps: for "
-        "long trajectories or big states that is what makes training fit at all."
+        "Times are medians of three runs on this server and include the forward solve; here "
+        f"the adjoint took {ratio:.1f} times as long as backprop. What it buys is memory that "
+        "does not depend on the number of steps at all."
     )
 
 

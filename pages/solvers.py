@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import node_charts as nc, widgets as ui
+from resode_ui import node_charts as nc, teach, widgets as ui
 from resode_ui.lessons import solvers
 
 D = solvers.SolversSettings()  # the defaults
@@ -22,6 +22,7 @@ EVALUATIONS = ", ".join(f"{n} {rc.SOLVERS[k].evaluations_per_step}" for k, n in 
 
 
 st.title("Solvers and Δt")
+teach.glossary("order of a solver", "embedded error estimate", "tolerance", "stability limit")
 st.markdown(
     rf"""
 A neural ODE can use any ODE solver, and the solver decides how accurate and how costly every
@@ -29,7 +30,7 @@ forward pass is. A method of **order $p$** has a global error at the end time $T
 like $C\,\Delta t^{{p}}$: halve the step and the error falls by $2^{{p}}$. On log-log axes the
 error against $\Delta t$ is a straight line of slope $p$, so we can *measure* the order.
 Higher order costs more evaluations of the right-hand side per step ({EVALUATIONS}), but
-needs far fewer steps for the same accuracy.
+can need far fewer steps for the same accuracy.
 """
 )
 
@@ -84,11 +85,29 @@ def slope_table(study: solvers.Study, heading: str):
 
 # ----------------------------------------------------------------------------- fixed steps
 st.subheader("Fixed steps: error against Δt")
+subject = solvers.question_subject(settings.solvers)
+answer = teach.question(
+    "sv_question",
+    f"On the chart below, what slope do you expect for {solvers.short_label(subject)}: by "
+    "what power of Δt does its error at T shrink?",
+    solvers.QUESTION_OPTIONS,
+)
 convergence(result.fixed, "Δt")
+revealed = solvers.slope_answer(result.fixed, subject)
+if revealed is None:
+    st.caption(
+        f"Too few points between {solvers.FIT_FLOOR:.0e} and {solvers.FIT_CEILING:g} to fit a "
+        f"slope for {rc.SOLVERS[subject].label} on this system."
+    )
+else:
+    teach.reveal(answer, *revealed)
+teach.what_you_should_see(
+    solvers.SHOULD_SEE, st.session_state.get("sv_preset") or next(iter(solvers.PRESETS))
+)
 st.caption(
     f"Every solver with n = {solvers.STEP_COUNTS[0]} … {solvers.STEP_COUNTS[-1]} equal steps, "
-    "Δt = T/n. Solid: measured error at T (missing points blew up: the step was beyond the "
-    "method's stability limit). Dashed: the fitted line; grey: the float32 floor."
+    "Δt = T/n. Solid: measured error at T (a missing point is a solve that blew up: its step "
+    "was beyond the method's stability limit). Dashed: the fitted line; grey: the float32 floor."
 )
 orders = slope_table(result.fixed, "fitted order")
 orders["theory"] = [rc.SOLVERS[n].order for n in orders["solver"]]
@@ -100,15 +119,23 @@ st.dataframe(
     width="stretch",
 )
 st.markdown(
-    r"""
-The slopes match the theory where there is room to measure them. High-order methods drop from
-large errors to the float32 floor within a few step counts, so their slope rests on few points,
-and before the asymptotic regime a method can look *better* than its order. On the linear
-system some methods converge faster than their order. On the spiral, Euler and the low-order
-methods blow up for large steps: the Jacobian of $A^{\mathsf T}u^3$ grows like $|u|^2$,
-so explicit methods need small steps to stay stable where $|u|$ is large.
-"""
+    f"**Here:** {solvers.order_sentence(result.fixed)} A slope fitted on few points is "
+    "unreliable: high-order methods can fall from large errors to the float32 floor within a "
+    "few step counts, and before the asymptotic regime a method can look *better* than its "
+    "order."
 )
+blow_ups = solvers.blow_up_sentence(result.fixed, t_end)
+if blow_ups:
+    st.markdown(blow_ups)
+if system == solvers.SPIRAL:
+    st.markdown(
+        r"""
+Why the spiral blows up: the Jacobian of $A^{\mathsf T}u^3$ is $3A^{\mathsf T}\operatorname{diag}(u^2)$,
+which grows like $|u|^2$. An explicit method stays stable only while $\Delta t\,\lambda$, for
+the Jacobian's eigenvalues $\lambda$, lies in its bounded stability region, so it needs small
+steps wherever $|u|$ is large.
+"""
+    )
 
 
 @st.fragment
@@ -144,9 +171,10 @@ st.markdown(
     r"""
 An adaptive solver estimates its own local error with an embedded lower-order formula and
 picks each $\Delta t$ to keep that estimate below $\text{atol} + \text{rtol}\,|u|$. Tightening
-rtol (here atol $= 10^{-2}\,$rtol) buys accuracy with more evaluations; the slope of error
-against evaluations shows the order again. Euler and RK4 have no error estimate and are left
-out.
+rtol (here atol $= 10^{-2}\,$rtol) buys accuracy with more evaluations. With fixed steps the
+evaluations grow like $1/\Delta t$, so the error falls like evaluations$^{-p}$; the exponent
+$q$ fitted below is its adaptive counterpart: compare it with the order column. Euler and RK4
+have no error estimate and are left out.
 """
 )
 if result.adaptive.points.empty:
@@ -155,15 +183,16 @@ else:
     convergence(result.adaptive, "function evaluations")
     st.caption(
         f"rtol from {max(solvers.RTOLS):.0e} to {min(solvers.RTOLS):.0e}. Points "
-        f"where a solver hit its limit of {rc.SolverSettings().max_steps:,} steps are missing "
-        "(low-order methods at tight tolerances)."
+        f"where a solver hit its limit of {rc.SolverSettings().max_steps:,} steps are missing. "
+        + solvers.step_limit_sentence(result.adaptive)
     )
     q = "error ∝ evaluations^(−q), q"
     work = slope_table(result.adaptive, q)
+    work["order"] = [rc.SOLVERS[n].order for n in work["solver"]]
     failed = (~result.adaptive.points["ok"]).groupby(result.adaptive.points["solver"]).sum()
     work["rtols that hit the step limit"] = work["solver"].map(failed)
     st.dataframe(
-        work[["method", q, "points", "rtols that hit the step limit"]],
+        work[["method", "order", q, "points", "rtols that hit the step limit"]],
         hide_index=True,
         width="stretch",
     )
@@ -197,10 +226,10 @@ def cost() -> None:
         },
     )
     st.caption(
-        "Time: median wall time of one compiled solve on this server. For a two-dimensional "
-        "system much of it is the fixed cost of a call; the number of evaluations is the "
-        "machine-independent measure of work. An error shown as empty means the solve blew up "
-        "or hit the step limit."
+        "Time: median wall time of one compiled solve on this server; it includes a fixed "
+        "cost per call and varies from run to run. The number of evaluations of the "
+        "right-hand side is the machine-independent measure of work. An error shown as empty "
+        "means the solve blew up or hit the step limit."
     )
 
 

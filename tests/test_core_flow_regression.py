@@ -142,3 +142,18 @@ def test_a_2d_flow_can_swap_the_sampled_rings(n_points):
     for start, target in zip(x, y, strict=True):
         end = rc.simulate(along_rays, start, [0.0, 1.0]).ys[-1]
         np.testing.assert_allclose(end, target, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["cube y = x³", "rotation by 90°"])
+def test_straight_paths_to_the_targets_never_meet(name):
+    """The flow page's reason why a flow can map these samples: moved along the straight line
+    from each input to its target, no two points are ever at the same place at once (so a
+    field that carries each point along its line exists). For y = −x the lines do meet."""
+    x, y = rc.flow_regression_task(name, 16, seed=3)
+    for t in np.linspace(0.0, 1.0, 101):
+        at_t = (1 - t) * x + t * y
+        gaps = np.linalg.norm(at_t[:, None] - at_t[None], axis=-1) + np.eye(len(x))
+        assert gaps.min() > 1e-4, (name, t)
+    assert rc.FLOW_TASKS[name][1]
+    x, y = rc.flow_regression_task("reflection y = −x", 16)
+    assert np.min(np.abs(0.5 * x + 0.5 * y)) == 0.0  # at t = 1/2 every point is at 0

@@ -1,7 +1,11 @@
 """The solvers lesson's studies: step-count grids, measured orders, work against accuracy,
 the cost of one solve (moved here from the core's former study helpers)."""
 
+import diffrax
+import jax
+import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 
 import resode_core as rc
@@ -79,8 +83,123 @@ def test_evaluations_needed_is_the_cheapest_run_under_the_target():
 def test_time_solve_reports_cost():
     cost = sv.time_solve(LINEAR, rc.SolverSettings("rk4", dt=0.1), repeats=2)
     assert cost["ok"] and cost["seconds"] > 0
-    assert cost["steps"] == 100 and cost["evaluations"] == 4 * 100 + 1
+    assert cost["steps"] == 100 and cost["evaluations"] == 4 * 100  # RK4 reuses no stage
     assert cost["error"] < 1e-5  # against the exact solution at T = 10
     table = sv.cost_table(sv.SolversSettings(solvers=("rk4", "tsit5"), steps=100, rtol=1e-4))
     assert list(table["mode"]) == ["fixed Δt = 0.1", "fixed Δt = 0.1", "adaptive, rtol = 1e-04"]
     assert table["evaluations"].iloc[0] == cost["evaluations"]
+
+
+@pytest.mark.parametrize("name", ["rk4", "tsit5", "dopri8"])  # no stage reused, FSAL
+def test_evaluations_are_what_diffrax_makes(name):
+    """Count the right-hand side's calls in a diffrax solve of 25 fixed steps."""
+    calls = [0]
+
+    def count():
+        calls[0] += 1
+
+    def field(t, u, args):
+        jax.debug.callback(count)
+        return -u
+
+    solution = diffrax.diffeqsolve(
+        diffrax.ODETerm(field), rc.SOLVERS[name].make(), 0.0, 1.0, 0.04, jnp.ones(2)
+    )
+    jax.block_until_ready(solution.ys)
+    assert int(solution.stats["num_steps"]) == 25
+    assert sv.evaluations(name, 25) == calls[0]
+
+
+# ----------------------------------------------------------------------------- the page's sentences
+
+
+def _preset(label: str):
+    settings = sv.PRESETS[label]
+    return settings, sv.lesson(settings)
+
+
+def test_should_see_has_a_note_for_every_preset():
+    assert list(sv.SHOULD_SEE) == list(sv.PRESETS)
+    assert sv.SPIRAL_PRESET in sv.PRESETS
+
+
+def test_should_see_default_and_its_question():
+    _, result = _preset("Default settings")
+    slopes = result.fixed.slopes.set_index("solver")
+    orders = {"euler": 1, "heun": 2, "midpoint": 2, "ralston": 2, "bosh3": 3, "rk4": 4}
+    for name, order in orders.items():
+        assert abs(slopes.loc[name, "slope"] - order) < 0.25, name
+    high = ["tsit5", "dopri5", "dopri8"]
+    assert slopes.loc[high, "points"].max() < slopes.loc[list(orders), "points"].min()
+    # The question asks about RK4; its answer is the option nearest the fitted slope.
+    assert sv.question_subject(sv.SolversSettings().solvers) == "rk4"
+    truth, observed = sv.slope_answer(result.fixed, "rk4")
+    assert truth == "4" and f"is {slopes.loc['rk4', 'slope']:.2f}" in observed
+    assert sv.question_subject(("tsit5", "euler")) == "tsit5"
+    # What the text under the table says: which fits match their order, which do not.
+    sentence = sv.order_sentence(result.fixed)
+    match = sentence.split("Within 0.3 of the theory: ")[1].split(".")[0]
+    assert {"Euler", "Heun", "Classical RK4"} <= set(match.split(", "))
+    assert "Tsitouras 5(4) (6." in sentence.split("Steeper than the theory")[1]
+    assert sv.blow_up_sentence(result.fixed, 10.0) is None  # nothing blows up here
+    limit = sv.step_limit_sentence(result.adaptive)
+    assert limit.startswith("Here: Heun at rtol ≤ 3e-07")
+    failed = result.adaptive.points[~result.adaptive.points["ok"]]
+    assert set(failed["solver"]) == {"heun", "midpoint", "ralston"}
+    assert (failed["steps"] == rc.SolverSettings().max_steps).all()
+
+
+def test_should_see_euler_vs_tsit5():
+    settings, _ = _preset("Euler vs Tsit5 at Δt = 0.1 (100 steps on the linear system)")
+    cost = sv.cost_table(settings).set_index(["method", "mode"])
+    euler = cost.loc[(rc.SOLVERS["euler"].label, "fixed Δt = 0.1")]
+    tsit5 = cost.loc[(rc.SOLVERS["tsit5"].label, "fixed Δt = 0.1")]
+    assert euler["steps"] == tsit5["steps"] == 100
+    assert (euler["evaluations"], tsit5["evaluations"]) == (100, 6 * 100 + 1)
+    assert tsit5["error at T"] < 1e-3 * euler["error at T"]
+
+
+def test_should_see_orders_1_2_4():
+    _, result = _preset("Orders 1, 2 and 4: Euler, Heun and RK4")
+    slopes = result.fixed.slopes.set_index("solver")["slope"]
+    for name, order in (("euler", 1), ("heun", 2), ("rk4", 4)):
+        assert abs(slopes[name] - order) < 0.2
+    errors = result.fixed.points.set_index(["solver", "steps"])["error"]
+    ratio = {name: errors[name, 256] / errors[name, 512] for name in ("euler", "heun")}
+    assert 1.8 < ratio["euler"] < 2.2 and 3.6 < ratio["heun"] < 4.4
+    assert 10 < errors["rk4", 32] / errors["rk4", 64] < 25
+    assert errors["rk4", 1024] < 10 * sv.FLOOR  # the floor, reached
+
+
+def test_should_see_the_spiral_blows_up():
+    settings, result = _preset(sv.SPIRAL_PRESET)
+    points = result.fixed.points
+    for name in settings.solvers:  # every method loses points among the largest steps
+        large = points[(points["solver"] == name) & (points["steps"] <= 10)]
+        assert large["error"].isna().any(), name
+    needed = sv.stable_from(result.fixed)
+    assert needed["euler"] > 4 * needed.drop("euler").max()
+    # Past that count no solve blows up; just before it one did.
+    euler = points[points["solver"] == "euler"].set_index("steps")["error"]
+    assert euler[euler.index >= needed["euler"]].notna().all()
+    assert np.isnan(euler[euler.index < needed["euler"]].iloc[-1])
+    sentence = sv.blow_up_sentence(result.fixed, 1.5)
+    assert f"Euler n = {needed['euler']} (Δt ≤ {1.5 / needed['euler']:.3g})" in sentence
+
+
+def test_should_see_adaptive_lotka_volterra():
+    settings, result = _preset("Adaptive solvers on Lotka–Volterra: accuracy against work")
+    points = result.adaptive.points
+    fewest = points[points["error"] <= 1e-4].groupby("solver")["evaluations"].min()
+    assert fewest["bosh3"] > 2 * fewest.drop("bosh3").max()
+    cost = sv.cost_table(settings)
+    adaptive = cost[cost["mode"] == f"adaptive, rtol = {settings.rtol:.0e}"].set_index("method")
+    for name in ("bosh3", "tsit5", "dopri5"):
+        assert adaptive.loc[rc.SOLVERS[name].label, "error at T"] > 5 * settings.rtol
+
+
+def test_slope_answer_without_enough_points():
+    points = pd.DataFrame({"solver": "rk4", "dt": [1.0, 0.5], "ok": True, "error": [1e-9, 1e-10]})
+    study = sv.fitted([points], sv.FIXED)
+    assert sv.slope_answer(study, "rk4") is None
+    assert "too few to judge: Classical RK4" in sv.order_sentence(study)

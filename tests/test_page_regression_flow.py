@@ -3,13 +3,16 @@ links and presets carry the settings."""
 
 from pathlib import Path
 
+import numpy as np
+import pytest
 from page_data import chart_frames, shown_metrics
 from streamlit.testing.v1 import AppTest
 
+import resode_core as rc
 from resode_ui.lessons import regression_flow as flow
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "regression_flow.py")
-RINGS = "Swap the rings: hard for a 2-D flow, easier with two extra dimensions"
+RINGS = flow.RINGS_PRESET
 
 
 def _page(query: dict | None = None) -> AppTest:
@@ -33,13 +36,32 @@ def _chart(at, *columns: str):
     return next(f for f in chart_frames(at) if set(columns) <= set(f.columns))
 
 
-def test_default_shows_the_crossing_limit_then_every_widget():
+def test_default_shows_the_crossing_limit_then_every_widget(monkeypatch):
     at = _page()
     _clean(at)
     mse = _mse(at)
     assert mse["node"] > 0.3  # stuck at the best increasing map
     assert mse["augmented"] < 0.02 and mse["resnet"] < 0.02
     assert len(at.warning) == 1  # "no flow in 1-D can represent this map"
+    bound = flow.best_increasing_mse(*rc.flow_regression_task(flow.REFLECTION, 16))
+    assert f"no increasing map gets below MSE {bound:.3f}" in at.warning[0].value
+    assert any(flow.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
+    # The prediction: asked before the charts, answered from the MSEs, without retraining.
+    assert at.radio(key="rf_question").value is None
+    trained = []
+    for name in ("fit_ode", "train_deep_net"):
+        train = getattr(rc, name)
+        monkeypatch.setattr(rc, name, lambda *a, _t=train, **k: trained.append(1) or _t(*a, **k))
+    at.radio(key="rf_question").set_value(flow.WORSE).run()
+    _clean(at)
+    assert "The plain neural ODE ends at MSE 0.38" in at.success[0].value
+    assert "times higher" in at.success[0].value
+    at.radio(key="rf_question").set_value(flow.ABOUT_AS_WELL).run()
+    assert f"So the answer here is **{flow.WORSE}**" in at.info[0].value
+    assert not trained
+    monkeypatch.undo()
+    at.radio(key="rf_question").set_value(None).run()
+    assert not at.success and not at.info
     curves = _chart(at, "model").dropna(subset=["model"])
     assert curves["model"].nunique() == 3
     node = curves[curves["model"] == "neural ODE (1-D)"].sort_values("x")["y"].to_numpy()
@@ -136,3 +158,55 @@ def test_a_tampered_link_falls_back_to_the_defaults():
     assert at.slider(key="rf_blocks").value == defaults.blocks
     assert at.slider(key="rf_epochs").value == 100  # the valid part is kept
     assert dict(at.query_params) == {"rf_epochs": "100"}
+
+
+# ----------------------------------------------------------------------------- the lesson's claims
+
+
+def test_the_question_compares_the_two_final_mses():
+    assert flow.plain_vs_augmented(0.38, 6e-6)[0] == flow.WORSE
+    assert flow.plain_vs_augmented(1e-3, 0.05)[0] == flow.BETTER
+    assert flow.plain_vs_augmented(2e-4, 1e-4) == (
+        flow.ABOUT_AS_WELL,
+        "The plain neural ODE ends at MSE 0.0002, the augmented one at 0.0001: "
+        "at most 3 times apart.",
+    )
+    truth, said = flow.plain_vs_augmented(8e-4, 1e-4)  # 8 times, but only 0.0007 apart
+    assert truth == flow.ABOUT_AS_WELL and said.endswith("within 0.001 of each other.")
+    assert set(flow.QUESTION_OPTIONS) == {flow.ABOUT_AS_WELL, flow.WORSE, flow.BETTER}
+    assert flow.plain_vs_augmented(float("nan"), 0.1) is None  # a diverged fit
+
+
+def test_best_increasing_mse_is_the_isotonic_fit():
+    x, y = rc.flow_regression_task(flow.REFLECTION, 16)
+    assert flow.best_increasing_mse(x, y) == pytest.approx(np.mean(x**2))  # the constant 0
+    assert flow.best_increasing_mse(*rc.flow_regression_task("cube y = x³", 9)) == 0.0
+    # Only the out-of-order pair is pooled: (1, 3, 2, 4) → (1, 2.5, 2.5, 4).
+    assert flow.best_increasing_mse(np.arange(4.0)[:, None], np.array([[1, 3, 2, 4.0]]).T) == (
+        pytest.approx(0.125)
+    )
+
+
+def test_should_see_notes_hold():
+    assert list(flow.SHOULD_SEE) == list(flow.PRESETS)
+    results = {label: flow.lesson(settings) for label, settings in flow.PRESETS.items()}
+    default = results["Default settings"]
+    bound = flow.best_increasing_mse(default.x, default.y)
+    assert round(bound, 3) == 0.378 and len(default.x) == 16
+    order = np.diff(default.plain.paths[:, :, 0], axis=0)  # points sorted by x(0)
+    assert np.all(order > 0)  # at every time: the lines never cross
+    assert default.plain.mse >= bound
+    assert default.augmented.mse < 0.01 and default.resnet.mse < 0.01
+    stuck = results[flow.STUCK]
+    assert stuck.plain.mse > 0.37 and stuck.plain.mse >= bound
+    augmented = results[flow.AUGMENTED].augmented
+    a = augmented.paths[:, :, 1]
+    assert np.all(a[:, 0] == 0) and np.abs(a).max() > 0.5  # leaves the line a = 0
+    assert np.all(np.diff(augmented.paths[:, -1, 0]) < 0) and augmented.mse < 0.01
+    rings = results[RINGS]
+    assert rings.plain.mse > 10 * rings.augmented.mse
+    rotation = results[flow.ROTATION_PRESET]
+    assert max(m.mse for m in (rotation.plain, rotation.augmented, rotation.resnet)) < 1e-3
+    paths = rotation.plain.paths
+    turn = np.arctan2(paths[:, -1, 1], paths[:, -1, 0]) - np.arctan2(paths[:, 0, 1], paths[:, 0, 0])
+    np.testing.assert_allclose(np.degrees(turn) % 360, 90, atol=10)

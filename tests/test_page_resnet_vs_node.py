@@ -3,14 +3,17 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from page_data import chart_frames, shown_metrics
 from streamlit.testing.v1 import AppTest
 
+import resode_core as rc
+from resode_ui import cost_charts
 from resode_ui.lessons import resnet_vs_node as rn
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "resnet_vs_node.py")
-LOOSE = "A loose tolerance (rtol 1e-2): the adjoint's gradient drifts from backprop's"
+LOOSE = rn.LOOSE
 MEASURED = ["L", "model", "parameters", "memory (KiB)", "of which temporary (KiB)"]  # not times
 
 
@@ -42,10 +45,34 @@ def _adjoint_difference(at) -> float:
     return float(shown_metrics(at)["Relative gradient difference"])
 
 
-def test_defaults_show_linear_growth_then_every_widget():
+def test_defaults_show_linear_growth_then_every_widget(monkeypatch):
     at = _page()
     _clean(at)
     table = _table(at)
+    # The question comes first; answering it recomputes nothing.
+    assert at.radio(key="rn_question").value is None
+    measured = []
+    for name in ("depth_cost", "adjoint_comparison"):
+        measure = getattr(rc, name)
+        monkeypatch.setattr(rc, name, lambda *a, _m=measure, **k: measured.append(1) or _m(*a, **k))
+    at.radio(key="rn_question").set_value(rn.BACKPROP_ONLY).run()
+    _clean(at)
+    per_step = rn.memory_per_step(table)
+    assert f"Each extra step added {per_step:.1f} KiB to backprop's." in at.success[0].value
+    at.radio(key="rn_question").set_value(rn.BOTH).run()
+    assert f"So the answer here is **{rn.BACKPROP_ONLY}**" in at.info[0].value
+    assert not measured
+    monkeypatch.undo()
+    # The default preset's note, and the adjoint written out under the reveal.
+    assert any(rn.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
+    formulas = " ".join(latex.value for latex in at.latex)
+    assert r"a(T) = \frac{\partial \mathcal L}{\partial x(T)}" in formulas
+    assert r"= \int_0^T a(t)^{\mathsf T}" in formulas and r"= -\int_T^0" in formulas
+    # The tolerance chart: every rtol, both quantities, and its sentence.
+    sweep = next(f for f in chart_frames(at) if "quantity" in f).dropna(subset=["quantity"])
+    assert sorted(set(sweep["rtol"])) == sorted(rn.SWEEP_RTOLS)
+    assert set(sweep["quantity"]) == {rn.GRADIENT, rn.DRIFT}
+    assert any(rn.sweep_sentence(rn.tolerance_sweep(16)) in c.value for c in at.caption)
     assert sorted(table["L"].unique()) == [8, 64, 512]
     params = _by_model(table, "parameters")
     np.testing.assert_array_equal(params["ResNet"], [8, 64, 512] * np.array(16 * 16 + 16))
@@ -142,3 +169,76 @@ def test_the_lesson_measures_what_the_notes_claim():
     with pytest.raises(ValueError, match="at least two depths"):
         rn.depth_costs((8,), 8)
     assert rn.adaptive_adjoint(1e-6, 8)["relative_difference"] < 1e-3
+
+
+def test_the_notes_and_sentences_hold():
+    assert list(rn.SHOULD_SEE) == list(rn.PRESETS)
+    # Default: backprop through the neural ODE adds one stored state per step.
+    default = rn.depth_costs(rn.ResnetVsNodeSettings().depths, 16).table
+    state = rn.BATCH * 16 * 4 / 1024
+    assert state == 4.0 and rn.memory_per_step(default) == pytest.approx(state, rel=0.1)
+    memory = _by_model(default, "memory (KiB)")
+    assert np.all(np.diff(memory["ResNet"]) > 0) and np.all(np.diff(memory[rn.BACKPROP]) > 0)
+    assert rn.memory_answer(default)[0] == rn.BACKPROP_ONLY
+    # Deep: the neural ODE's lines (the ResNet's need not be measured for this note).
+    deep = {
+        (method, depth): rn.measure(method, depth, 16)
+        for method in ("node_backprop", "node_backsolve")
+        for depth in rn.PRESETS[rn.DEEP].depths
+    }
+    assert (
+        deep["node_backprop", 1024]["total_bytes"] > 10 * deep["node_backprop", 16]["total_bytes"]
+    )
+    assert len({deep["node_backsolve", d]["total_bytes"] for d in (16, 128, 1024)}) == 1
+    differences = [
+        np.linalg.norm(deep["node_backsolve", d]["gradient"] - deep["node_backprop", d]["gradient"])
+        / np.linalg.norm(deep["node_backprop", d]["gradient"])
+        for d in (16, 128, 1024)
+    ]
+    slope = rn.agreement_slope(pd.DataFrame({"L": [16, 128, 1024], "difference": differences}))
+    assert abs(slope + 1) < 0.1
+    # Loose and tight tolerances: the tolerance chart's points.
+    sweep = rn.tolerance_sweep(16).set_index(["quantity", "rtol"])["difference"]
+    assert sweep[rn.GRADIENT, 1e-2] > 1e-3 and sweep[rn.DRIFT, 1e-2] > 1e-4
+    assert sweep[rn.GRADIENT, 1e-7] < 1e-6
+    assert sweep[rn.GRADIENT, 1e-2] > 1000 * sweep[rn.GRADIENT, 1e-7]
+    assert rn.PRESETS[rn.LOOSE].rtol == 1e-2 and rn.PRESETS[rn.TIGHT].rtol == 1e-7
+    # Wide: parameters per layer and of the field at w = 32.
+    assert rn.measure("resnet", 8, 32)["params"] == 8 * 1056 and round(1056 / 272, 1) == 3.9
+    assert rn.measure("node_backprop", 8, 32)["params"] == 2 * 1056
+
+
+def test_the_memory_answer_reads_the_table():
+    def table(backprop, adjoint):
+        rows = [(8, rn.BACKPROP, backprop[0]), (64, rn.BACKPROP, backprop[1])]
+        rows += [(8, rn.ADJOINT, adjoint[0]), (64, rn.ADJOINT, adjoint[1])]
+        return pd.DataFrame(rows, columns=["L", "model", "memory (KiB)"])
+
+    assert rn.memory_answer(table((100, 324), (50, 50)))[0] == rn.BACKPROP_ONLY
+    truth, observed = rn.memory_answer(table((100, 324), (50, 80)))
+    assert truth == rn.BOTH and observed.endswith("Each extra step added 4.0 KiB to backprop's.")
+    assert rn.memory_answer(table((100, 100), (50, 80)))[0] == rn.ADJOINT_ONLY
+    assert rn.memory_answer(table((100, 100.5), (50, 50)))[0] == rn.NEITHER
+
+
+def test_the_tolerance_chart_draws_both_quantities_and_the_scale():
+    sweep = pd.DataFrame(
+        {
+            "rtol": [1e-2, 1e-4, 1e-2, 1e-4],
+            "quantity": [rn.GRADIENT, rn.GRADIENT, rn.DRIFT, rn.DRIFT],
+            "difference": [1e-3, 1e-5, 0.0, 2e-5],  # a zero cannot be drawn on a log axis
+        }
+    )
+    spec = cost_charts.tolerance_chart(sweep, chosen=1e-4).to_dict()
+    reference, lines, chosen = spec["layer"]
+    assert lines["encoding"]["x"]["scale"]["type"] == "log"
+    assert lines["encoding"]["y"]["scale"]["type"] == "log"
+    drawn = spec["datasets"][lines["data"]["name"]]
+    assert len(drawn) == 3 and all(row["difference"] > 0 for row in drawn)
+    assert [row["difference"] for row in spec["datasets"][reference["data"]["name"]]] == [
+        1e-4,
+        1e-2,
+    ]
+    assert spec["datasets"][chosen["data"]["name"]][0]["rtol"] == 1e-4
+    with pytest.raises(ValueError, match="columns"):
+        cost_charts.tolerance_chart(sweep.drop(columns="quantity"))

@@ -46,9 +46,13 @@ def _points(at, x: str) -> pd.DataFrame:
     return frame[frame["steps"].notna()]
 
 
-def test_defaults_measure_the_orders(open_page):
+def test_defaults_measure_the_orders(open_page, monkeypatch):
     at = open_page(PAGE)
     _clean(at)
+    # The question is asked before the chart; the reveal waits for an answer.
+    assert at.radio(key="sv_question").value is None
+    assert any("Make your prediction" in c.value for c in at.caption)
+    assert any(sv.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
     orders = _orders(at)
     for name, order in {"euler": 1, "heun": 2, "midpoint": 2, "ralston": 2, "bosh3": 3}.items():
         assert abs(float(orders.loc[LABEL[name], "fitted order"]) - order) < 0.25, name
@@ -69,6 +73,21 @@ def test_defaults_measure_the_orders(open_page):
     assert (work["error ∝ evaluations^(−q), q"].astype(float) > 1).all()  # error falls with work
     cost = _cost(at)
     assert len(cost) == 9 + 7 and np.all(cost["evaluations"] > 0)
+
+    # Answering reruns the page from the caches: nothing is solved again.
+    solves = []
+    for name in ("fixed_step_endpoints", "simulate"):
+        solve = getattr(rc, name)
+        monkeypatch.setattr(
+            rc, name, lambda *a, _solve=solve, **k: solves.append(1) or _solve(*a, **k)
+        )
+    slope = float(_orders(at).loc[LABEL["rk4"], "fitted order"])
+    at.radio(key="sv_question").set_value("4").run()
+    _clean(at)
+    assert f"fitted slope for Classical RK4 is {slope:.2f}" in at.success[0].value
+    at.radio(key="sv_question").set_value("1").run()
+    assert "So the answer here is **4**" in at.info[-1].value
+    assert not solves
 
 
 def test_the_evaluation_counts_in_the_text_are_the_solvers_own(open_page):

@@ -54,19 +54,149 @@ class SolversSettings:
     rtol: float = 1e-6  # the cost table's adaptive tolerance
 
 
+SPIRAL_PRESET = "The spiral: too large a Δt blows up, and Euler needs the smallest Δt"
 PRESETS = {
     "Default settings": SolversSettings(),
     "Euler vs Tsit5 at Δt = 0.1 (100 steps on the linear system)": SolversSettings(
         solvers=("euler", "tsit5"), steps=100
     ),
     "Orders 1, 2 and 4: Euler, Heun and RK4": SolversSettings(solvers=("euler", "heun", "rk4")),
-    "The spiral: low-order methods blow up at large steps": SolversSettings(
-        system=SPIRAL, solvers=("euler", "heun", "rk4", "tsit5")
-    ),
+    SPIRAL_PRESET: SolversSettings(system=SPIRAL, solvers=("euler", "heun", "rk4", "tsit5")),
     "Adaptive solvers on Lotka–Volterra: accuracy against work": SolversSettings(
         system=LOTKA, solvers=("bosh3", "tsit5", "dopri5", "dopri8"), rtol=1e-4
     ),
 }
+
+
+SHOULD_SEE = {
+    "Default settings": "The order table: the fitted slopes of Euler, Heun, Midpoint, Ralston, "
+    "Bogacki–Shampine and RK4 are within 0.25 of their orders 1, 2, 2, 2, 3 and 4. Tsitouras, "
+    "Dormand–Prince and Prince–Dormand reach the float32 floor within a few step counts, so "
+    "each of their slopes rests on fewer points than any of the other six.",
+    "Euler vs Tsit5 at Δt = 0.1 (100 steps on the linear system)": "The cost table's rows "
+    "with fixed Δt = 0.1: both methods take 100 steps, Tsit5 makes 6 evaluations a step to "
+    "Euler's 1, and its error at T is more than a thousand times smaller.",
+    "Orders 1, 2 and 4: Euler, Heun and RK4": "Three straight lines with fitted slopes within "
+    "0.2 of 1, 2 and 4. From 256 to 512 steps Euler's error halves and Heun's falls 4 times "
+    "(each within 10 %); RK4's falls 10 to 25 times (2⁴ = 16) from 32 to 64 steps, before it "
+    "reaches the float32 floor.",
+    SPIRAL_PRESET: "Every method has missing points among the largest steps (its solution "
+    "blew up), and Euler needs more than four times as many steps as any of the others before "
+    "its errors stay finite: the sentence under the order table gives each method's count.",
+    "Adaptive solvers on Lotka–Volterra: accuracy against work": "The adaptive chart: to bring "
+    "the error at T below 10⁻⁴, Bogacki–Shampine (order 3) needs more than twice the "
+    "evaluations of each higher-order method. In the cost table, the adaptive runs of "
+    "Bogacki–Shampine, Tsitouras and Dormand–Prince 5(4) at rtol = 10⁻⁴ end with errors at T "
+    "more than five times rtol: rtol bounds the estimated error of each step, not the error "
+    "accumulated by T.",
+}
+
+# The prediction question: the slope of one method (RK4 when it is chosen) on the chart.
+QUESTION_OPTIONS = ("1", "2", "3", "4", "5", "8")
+
+
+def short_label(name: str) -> str:
+    """A method's name without its order: 'Classical RK4', 'Tsitouras 5(4)'."""
+    return rc.SOLVERS[name].label.split(" (order")[0]
+
+
+def question_subject(chosen: tuple[str, ...]) -> str:
+    """The method the question asks about: RK4 if it is among the chosen ones, else the first."""
+    return "rk4" if "rk4" in chosen else chosen[0]
+
+
+def slope_answer(fixed: Study, name: str) -> tuple[str, str] | None:
+    """(the option nearest the fitted slope of `name`, the sentence stating it); None when
+    too few points could be fitted."""
+    row = fixed.slopes.set_index("solver").loc[name]
+    slope, points = float(row["slope"]), int(row["points"])
+    if not np.isfinite(slope):
+        return None
+    truth = min(QUESTION_OPTIONS, key=lambda option: abs(float(option) - slope))
+    order = rc.SOLVERS[name].order
+    observed = (
+        f"On this chart the fitted slope for {short_label(name)} is {slope:.2f} (from {points} "
+        f"points): each halving of Δt divides its error by about {2.0**slope:.3g}."
+    )
+    if abs(slope - order) > 0.3:
+        observed += (
+            f" Its order is {order}: over the stretch fitted here its errors fall "
+            f"{'faster' if slope > order else 'more slowly'} than that (the text under the "
+            "table says why a fit can differ from the order)."
+        )
+    return truth, observed
+
+
+def evaluations(name: str, steps):
+    """Right-hand-side evaluations of `steps` steps of a solver, as diffrax makes them: the new
+    stages of each step, plus the first stage of all for a method that reuses its last stage
+    as the next step's first (FSAL: Bogacki–Shampine, Tsitouras, Dormand–Prince)."""
+    tableau = getattr(rc.SOLVERS[name].make(), "tableau", None)
+    first = 1 if tableau is not None and tableau.fsal else 0
+    return np.asarray(steps) * rc.SOLVERS[name].evaluations_per_step + first
+
+
+def stable_from(fixed: Study) -> pd.Series:
+    """Per solver: the fewest steps n from which every finer solve in the study stayed finite
+    (0 when no solve blew up)."""
+    counts = {}
+    for name, group in fixed.points.groupby("solver", sort=False):
+        blew_up = group.loc[group["error"].isna() & ~group["ok"], "steps"]
+        larger = group.loc[group["steps"] > blew_up.max(), "steps"] if len(blew_up) else None
+        counts[name] = 0 if larger is None else int(larger.min())
+    return pd.Series(counts, name="stable from n", dtype=int)
+
+
+def blow_up_sentence(fixed: Study, t_end: float) -> str | None:
+    """Which step counts each solver needs before its solves stop blowing up (None: none did)."""
+    needed = stable_from(fixed)
+    needed = needed[needed > 0]
+    if needed.empty:
+        return None
+    parts = [
+        f"{short_label(name)} n = {n} (Δt ≤ {t_end / n:.3g})"
+        for name, n in needed.sort_values(ascending=False).items()
+    ]
+    return (
+        "Missing points are solves that blew up. From these step counts on, every solve "
+        "stayed finite: " + ", ".join(parts) + "."
+    )
+
+
+def order_sentence(fixed: Study) -> str:
+    """How the fitted slopes compare with the orders: within 0.3, steeper, shallower, too few
+    points to say (fewer than 4)."""
+    groups: dict[str, list[str]] = {"match": [], "steeper": [], "shallower": [], "few": []}
+    for row in fixed.slopes.itertuples():
+        info = rc.SOLVERS[row.solver]
+        short = short_label(row.solver)
+        if row.points < 4 or not np.isfinite(row.slope):
+            groups["few"].append(short)
+        elif abs(row.slope - info.order) <= 0.3:
+            groups["match"].append(short)
+        else:
+            side = "steeper" if row.slope > info.order else "shallower"
+            groups[side].append(f"{short} ({row.slope:.2f} for order {info.order})")
+    heads = {
+        "match": "Within 0.3 of the theory",
+        "steeper": "Steeper than the theory",
+        "shallower": "Less steep than the theory",
+        "few": "Fitted on fewer than 4 points, too few to judge",
+    }
+    return " ".join(f"{heads[k]}: {', '.join(v)}." for k, v in groups.items() if v)
+
+
+def step_limit_sentence(adaptive: Study) -> str:
+    """Which solvers hit the step limit, and from which rtol down."""
+    failed = adaptive.points[~adaptive.points["ok"]]
+    if failed.empty:
+        return "None of the chosen solvers hit it here."
+    loosest = failed.groupby("solver", sort=False)["rtol"].max()
+    return (
+        "Here: "
+        + ", ".join(f"{short_label(name)} at rtol ≤ {rtol:.1g}" for name, rtol in loosest.items())
+        + "."
+    )
 
 
 def adaptive(solver: str, rtol: float) -> rc.SolverSettings:
@@ -104,7 +234,7 @@ def study(system: str, solver: str, kind: str) -> pd.DataFrame:
         t_end = problem.t_span[1]
         ends = rc.fixed_step_endpoints(problem, problem.u0, t_end, STEP_COUNTS, solver=solver)
         work = {"steps": STEP_COUNTS, "dt": t_end / STEP_COUNTS}
-        work["evaluations"] = STEP_COUNTS * rc.SOLVERS[solver].evaluations_per_step
+        work["evaluations"] = evaluations(solver, STEP_COUNTS)
         ok = np.all(np.isfinite(ends), axis=1)
     else:
         runs = [solve(system, adaptive(solver, rtol)) for rtol in RTOLS]
@@ -112,7 +242,7 @@ def study(system: str, solver: str, kind: str) -> pd.DataFrame:
         work = {
             "steps": [int(run.num_steps) for run in runs],
             "rtol": RTOLS,
-            "evaluations": [int(run.num_evaluations) for run in runs],
+            "evaluations": [int(evaluations(solver, run.num_steps)) for run in runs],
         }
     return pd.DataFrame({"solver": solver, **work, "ok": ok, "error": end_errors(system, ends, ok)})
 
@@ -198,7 +328,7 @@ def time_solve(system: str, settings: rc.SolverSettings, repeats: int = 5) -> di
     return {
         "seconds": float(np.median(times)),
         "steps": int(result.num_steps),
-        "evaluations": int(result.num_evaluations),
+        "evaluations": int(evaluations(settings.solver, result.num_steps)),
         "ok": result.ok,
         "error": float(end_errors(system, result.ys[-1], result.ok)),
     }
