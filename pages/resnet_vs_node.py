@@ -8,7 +8,7 @@ from resode_ui.lessons import resnet_vs_node as rn
 D = rn.ResnetVsNodeSettings()  # the defaults
 
 st.title("ResNet vs neural ODE: what depth costs")
-teach.glossary("neural ODE", "adjoint", "tolerance", "XLA")
+teach.glossary("neural ODE", "backpropagation through the solver", "adjoint", "tolerance", "XLA")
 st.markdown(
     r"""
 Read a ResNet of depth $L$ as $L$ forward-Euler steps of $\dot x = V(x, t;\theta)$ with
