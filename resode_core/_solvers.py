@@ -54,6 +54,9 @@ class SolverInfo:
     order: int
     adaptive: bool  # has a genuine embedded error estimate
     evaluations_per_step: int
+    # First same as last: the last stage of a step is the next step's first, so a solve
+    # makes one evaluation more than steps × evaluations_per_step (the very first stage).
+    fsal: bool
     make: Callable[[], diffrax.AbstractSolver]
 
 
@@ -72,6 +75,7 @@ def _info(name: str, label: str, make: Callable[[], diffrax.AbstractSolver], ada
         order=int(solver.order(None)),
         adaptive=adaptive,
         evaluations_per_step=_evaluations_per_step(solver),
+        fsal=bool(getattr(getattr(solver, "tableau", None), "fsal", False)),
         make=make,
     )
 
@@ -298,14 +302,14 @@ class SolveResult(eqx.Module):
 def _simulate(vector_field, u0, ts, control: StepControl):
     sol = solve_at(vector_field, u0, ts, control)
     stats = sol.stats
-    per_step = solver_info(control.solver).evaluations_per_step
+    info = solver_info(control.solver)
     return SolveResult(
         ts=ts,
         ys=sol.ys,
         num_steps=stats["num_steps"],
         num_accepted_steps=stats["num_accepted_steps"],
         num_rejected_steps=stats["num_rejected_steps"],
-        num_evaluations=stats["num_steps"] * per_step + 1,
+        num_evaluations=stats["num_steps"] * info.evaluations_per_step + int(info.fsal),
         reached_max_steps=sol.result == diffrax.RESULTS.max_steps_reached,
         succeeded=sol.result == diffrax.RESULTS.successful,
     )

@@ -44,7 +44,8 @@ GLOSSARY: dict[str, str] = {
     "does not grow with the number of steps; its accuracy depends on the backward solve.",
     "backpropagation through the solver": "Differentiating the loss through every step the "
     "solver took, as through the layers of a ResNet: the exact gradient of the computed "
-    "solution, with memory that grows with the number of steps (the adjoint avoids that).",
+    "solution. Storing every step costs memory in proportion to the number of steps; "
+    "checkpointing stores a few and recomputes the rest, and the adjoint stores none.",
     "neural ODE": "A model du/dt = V(u, t; θ) whose vector field V is a neural network; "
     "an ODE solver turns it into predictions, and training fits θ to data (Chen et al., 2018).",
     "XLA": "The compiler behind JAX. It turns a Python function into one optimised program "

@@ -146,7 +146,9 @@ def test_evaluation_count_for_fixed_steps():
     system = rc.linear_system()
     result = rc.simulate(system, system.u0, [0.0, 1.0], solver="rk4", dt=0.1)
     assert int(result.num_steps) == 10
-    assert int(result.num_evaluations) == 10 * 4 + 1
+    assert int(result.num_evaluations) == 10 * 4  # RK4: four new stages a step, no reuse
+    fsal = rc.simulate(system, system.u0, [0.0, 1.0], solver="tsit5", dt=0.1)
+    assert int(fsal.num_evaluations) == 10 * 6 + 1  # Tsit5 reuses its last stage
 
 
 @pytest.mark.parametrize(
