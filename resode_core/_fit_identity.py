@@ -2,7 +2,9 @@
 
 Adam(1e-3), minibatches of 8 reshuffled every epoch (the partial last batch kept), stop at
 the first epoch whose MSE over all 21 points is below the tolerance. Every run is one
-`lax.while_loop`; many seeds run in one compiled call.
+`lax.while_loop`; many seeds run in one compiled call. Asked for `checkpoints`, the same loop
+also keeps the chain as it was after each of those epochs (an animation of the fit needs no
+second run and no compile per frame).
 """
 
 from __future__ import annotations
@@ -30,9 +32,14 @@ class IdentityFit(eqx.Module):
     converged: bool
     final_mse: float
     losses: np.ndarray  # full-data MSE after each epoch
+    # The chain after each epoch of `checkpoints` (epoch 0: the initialisation; an epoch past
+    # the run's stop: the final chain); empty unless checkpoints were asked for.
+    snapshots: tuple[IdentityChain, ...] = ()
 
-    def predict(self, x) -> np.ndarray:
-        return np.asarray(_predict_chain(self.model, as_float_array(np.ravel(x))))
+    def predict(self, x, model: IdentityChain | None = None) -> np.ndarray:
+        """The fitted chain's outputs at x (or those of `model`, e.g. one of the snapshots)."""
+        model = self.model if model is None else model
+        return np.asarray(_predict_chain(model, as_float_array(np.ravel(x))))
 
 
 @eqx.filter_jit
@@ -40,7 +47,16 @@ def _predict_chain(model, x):
     return jax.vmap(model)(x)
 
 
-def _identity_run(key, residual, max_epochs, tol, learning_rate, batch_size):
+def _snapshot(snaps, params, hit):
+    """The rows of `snaps` (checkpoints first) where `hit` is true replaced by `params`."""
+
+    def put(rows, leaf):
+        return jnp.where(hit.reshape(-1, *([1] * leaf.ndim)), leaf[None], rows)
+
+    return jax.tree_util.tree_map(put, snaps, params)
+
+
+def _identity_run(key, residual, max_epochs, tol, learning_rate, batch_size, checkpoints):
     x, y = (jnp.asarray(a) for a in identity_data())
     n = x.shape[0]
     n_batches = -(-n // batch_size)
@@ -57,7 +73,7 @@ def _identity_run(key, residual, max_epochs, tol, learning_rate, batch_size):
         return jnp.mean((jax.vmap(eqx.combine(p, static))(x) - y) ** 2)
 
     def epoch(carry):
-        p, opt, k, count, _, losses = carry
+        p, opt, k, count, _, losses, snaps = carry
         k, sub = jr.split(k)
         # Flux's DataLoader: reshuffle every epoch, keep the partial last batch.
         order = jnp.concatenate(
@@ -79,25 +95,34 @@ def _identity_run(key, residual, max_epochs, tol, learning_rate, batch_size):
         (p, opt), _ = jax.lax.scan(step, (p, opt), batches)
         mse = full_mse(p)
         losses = losses.at[count].set(mse)
-        return p, opt, k, count + 1, mse, losses
+        if checkpoints is not None:
+            snaps = _snapshot(snaps, p, checkpoints == count + 1)
+        return p, opt, k, count + 1, mse, losses, snaps
 
     def keep_going(carry):
-        _, _, _, count, mse, _ = carry
+        _, _, _, count, mse, _, _ = carry
         return (count < max_epochs) & ~(mse < tol)
 
     losses = jnp.full(IDENTITY_HISTORY, jnp.nan)
-    start = (params, opt_state, shuffle_key, jnp.int32(0), jnp.inf, losses)
-    params, _, _, count, mse, losses = jax.lax.while_loop(keep_going, epoch, start)
-    return eqx.combine(params, static), count, mse, losses
+    snaps = None
+    if checkpoints is not None:  # a row per checkpoint; epoch 0 is the initialisation
+        rows = jax.tree_util.tree_map(lambda a: jnp.zeros((checkpoints.size, *a.shape)), params)
+        snaps = _snapshot(rows, params, checkpoints == 0)
+    start = (params, opt_state, shuffle_key, jnp.int32(0), jnp.inf, losses, snaps)
+    params, _, _, count, mse, losses, snaps = jax.lax.while_loop(keep_going, epoch, start)
+    if checkpoints is not None:  # checkpoints the run stopped before: the final chain
+        snaps = _snapshot(snaps, params, checkpoints > count)
+    return eqx.combine(params, static), count, mse, losses, snaps
 
 
 @eqx.filter_jit
-def _identity_runs(keys, max_epochs, tol, learning_rate, *, residual, batch_size):
+def _identity_runs(keys, max_epochs, tol, learning_rate, checkpoints, *, residual, batch_size):
     # lax.map, not vmap: each run stops at its own epoch (a vmapped while_loop would
-    # step every run until the slowest finishes, and batches the shuffles).
+    # step every run until the slowest finishes, and batches the shuffles). checkpoints is
+    # None (a program without snapshots) or an int array, one compiled program per length.
     def run(args):
         key, epochs = args
-        return _identity_run(key, residual, epochs, tol, learning_rate, batch_size)
+        return _identity_run(key, residual, epochs, tol, learning_rate, batch_size, checkpoints)
 
     return jax.lax.map(run, (keys, max_epochs))
 
@@ -114,6 +139,22 @@ def _check_identity_args(architecture, max_epochs, tol, batch_size, learning_rat
     positive("The learning rate", learning_rate)
 
 
+def _checkpoint_array(checkpoints):
+    if checkpoints is None:
+        return None
+    values = np.asarray(checkpoints)
+    if (
+        values.ndim != 1
+        or values.size == 0
+        or not np.all(np.isfinite(values.astype(np.float64)))
+        or np.any(values < 0)
+        or np.any(values > np.iinfo(np.int32).max)
+        or np.any(values != np.round(values))
+    ):
+        raise ValueError("checkpoints must be a non-empty list of whole numbers of epochs ≥ 0.")
+    return device_array(values.astype(np.int64), jnp.int32)
+
+
 def fit_identity_seeds(
     architecture: str,
     seeds,
@@ -122,9 +163,16 @@ def fit_identity_seeds(
     tol: float = 0.01,
     batch_size: int = 8,
     learning_rate: float = 1e-3,
+    checkpoints=None,
 ) -> list[IdentityFit]:
-    """The y = x experiment from fresh initialisations, one per seed, in one compiled call."""
+    """The y = x experiment from fresh initialisations, one per seed, in one compiled call.
+
+    `checkpoints`: epochs (whole numbers ≥ 0) after which to keep a copy of each chain, in
+    the fits' `snapshots`; epoch 0 is the initialisation, and an epoch after a run's stop
+    gives its final chain.
+    """
     _check_identity_args(architecture, max_epochs, tol, batch_size, learning_rate)
+    checkpoints = _checkpoint_array(checkpoints)
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("Give at least one seed.")
@@ -133,21 +181,30 @@ def fit_identity_seeds(
     padded = seeds + [0] * (size - len(seeds))
     keys = jax.vmap(jr.PRNGKey)(device_array(padded, jnp.int32))
     epochs = device_array(np.where(np.arange(size) < len(seeds), max_epochs, 0), jnp.int32)
-    models, counts, mses, losses = _identity_runs(
+    models, counts, mses, losses, snaps = _identity_runs(
         keys,
         epochs,
         device_array(tol, jnp.float32),
         device_array(learning_rate, jnp.float32),
+        checkpoints,
         residual=architecture == "resnet",
         batch_size=int(batch_size),
     )
     # Index on the host: a device-side index would compile once per position.
-    models, counts, mses, losses = jax.tree_util.tree_map(
-        np.asarray, (models, counts, mses, losses)
+    models, counts, mses, losses, snaps = jax.tree_util.tree_map(
+        np.asarray, (models, counts, mses, losses, snaps)
     )
     fits = []
     for i in range(len(seeds)):
         model = jax.tree_util.tree_map(lambda a, i=i: a[i], models)
+        snapshots = (
+            ()
+            if snaps is None
+            else tuple(
+                jax.tree_util.tree_map(lambda a, i=i, j=j: a[i, j], snaps)
+                for j in range(checkpoints.size)
+            )
+        )
         fits.append(
             IdentityFit(
                 model=model,
@@ -155,6 +212,7 @@ def fit_identity_seeds(
                 converged=bool(mses[i] < tol),
                 final_mse=float(mses[i]),
                 losses=losses[i, : counts[i]],
+                snapshots=snapshots,
             )
         )
     return fits
@@ -168,8 +226,12 @@ def fit_identity(
     tol: float = 0.01,
     batch_size: int = 8,
     learning_rate: float = 1e-3,
+    checkpoints=None,
 ) -> IdentityFit:
-    """The notes' y = x experiment: Adam, minibatches of 8 with reshuffling, stop at MSE < tol."""
+    """The notes' y = x experiment: Adam, minibatches of 8 with reshuffling, stop at MSE < tol.
+
+    With `checkpoints` (epochs), the fit's `snapshots` hold the chain after each of them.
+    """
     return fit_identity_seeds(
         architecture,
         [seed],
@@ -177,4 +239,5 @@ def fit_identity(
         tol=tol,
         batch_size=batch_size,
         learning_rate=learning_rate,
+        checkpoints=checkpoints,
     )[0]

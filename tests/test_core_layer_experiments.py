@@ -168,3 +168,25 @@ def test_held_out_loss_is_the_loss_on_the_held_out_points():
         rc.train_deep_net(net, x, y, epochs=2, held_out=(x_held[:0], y_held[:0]))
     with pytest.raises(ValueError, match="finite"):
         rc.train_deep_net(net, x, y, epochs=2, held_out=(x_held * np.nan, y_held))
+
+
+def test_identity_fit_keeps_the_chain_at_its_checkpoints():
+    """`checkpoints`: the chain after those epochs, from the same compiled loop as the fit."""
+    checkpoints = [0, 1, 5, 40, 20_000]
+    fit = rc.fit_identity("resnet", seed=1, max_epochs=40, checkpoints=checkpoints)
+    plain = rc.fit_identity("resnet", seed=1, max_epochs=40)
+    assert (fit.epochs, fit.final_mse) == (plain.epochs, plain.final_mse)  # the same run
+    assert len(fit.snapshots) == len(checkpoints) and not plain.snapshots
+    x = np.linspace(-12.0, 12.0, 9)
+    for epoch, snapshot in zip(checkpoints[1:4], fit.snapshots[1:4], strict=True):
+        stopped = rc.fit_identity("resnet", seed=1, max_epochs=epoch)  # a run of `epoch` epochs
+        np.testing.assert_array_equal(snapshot.weights, stopped.model.weights)
+        np.testing.assert_array_equal(fit.predict(x, snapshot), stopped.predict(x))
+    initial, first = fit.snapshots[:2]
+    np.testing.assert_array_equal(initial.biases, 0.0)  # the initialisation: zero biases
+    assert not np.array_equal(initial.weights, first.weights)
+    # A checkpoint after the run's stop holds the final chain.
+    np.testing.assert_array_equal(fit.snapshots[-1].weights, fit.model.weights)
+    for bad in ([], [-1], [2.5], [[1, 2]]):
+        with pytest.raises(ValueError, match="checkpoints"):
+            rc.fit_identity("resnet", seed=1, max_epochs=5, checkpoints=bad)

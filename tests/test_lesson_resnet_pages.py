@@ -7,11 +7,12 @@ lesson functions the pages call (no page is opened: the page tests do that).
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
 import resode_core as rc
-from resode_ui import resnet_charts as charts
+from resode_ui import palette, resnet_charts as charts, teach
 from resode_ui.lessons import (
     identity_experiment as ie,
     resnet_euler as re,
@@ -25,10 +26,11 @@ def test_every_preset_has_a_note_and_no_note_lacks_a_preset(lesson):
     assert all(note.strip() for note in lesson.SHOULD_SEE.values())
     # A note shows only while the page shows its preset's settings.
     first, last = list(lesson.PRESETS)[0], list(lesson.PRESETS)[-1]
-    assert lesson.matching_preset(None, lesson.PRESETS[first]) == first
-    assert lesson.matching_preset(last, lesson.PRESETS[last]) == last
+    assert teach.matching_preset(lesson.PRESETS, None, lesson.PRESETS[first]) == first
+    assert teach.matching_preset(lesson.PRESETS, last, lesson.PRESETS[last]) == last
     moved = dataclasses.replace(lesson.PRESETS[last], seed=lesson.PRESETS[last].seed + 1)
-    assert lesson.matching_preset(last, moved) == ""
+    assert teach.matching_preset(lesson.PRESETS, last, moved) == ""
+    assert not hasattr(lesson, "matching_preset")  # one copy, in teach
 
 
 # ----------------------------------------------------------------------------- vanishing gradients
@@ -44,6 +46,9 @@ def _first_over_last(values: np.ndarray) -> float:
 
 def test_vg_notes_default_and_depth_50():
     result = _vg("Default settings")
+    # "fades from layer 50 down to layer 1 by about five powers of ten ... the ResNet's stays level"
+    assert 1e-6 < _first_over_last(result.at_init("plain")) < 1e-4
+    assert 0.5 < _first_over_last(result.at_init("ResNet")) < 2
     train, held = result.finals("training"), result.finals("held-out")
     # "ends well above the 4-layer one on the training points and also on the held-out points"
     assert train["deep plain"] > 5 * train["shallow plain"]
@@ -68,6 +73,21 @@ def test_vg_note_sigmoid():
     for name in ("shallow plain", "deep plain"):
         assert abs(train[name] / constant - 1) < 0.05, (name, train[name], constant)
     assert train["deep ResNet"] > max(train["shallow plain"], train["deep plain"])  # "higher still"
+    # The note under the verdict explains it from the numbers: the ResNet starts far off,
+    # shifted by its blocks (σ(0) = ½), and has not undone that shift after 300 epochs.
+    note = vg.resnet_loss_note(settings, result)
+    start = result.starts()
+    assert f"training loss of {start['deep ResNet']:.3g}" in note
+    shift = settings.depth * settings.step / 2
+    assert f"L·h/2 = {shift:.2f}, whose square, {shift**2:.1f}, is most of" in note
+    assert 0.5 * start["deep ResNet"] < shift**2 < start["deep ResNet"]  # "most of"
+    assert np.max(np.abs(y)) <= 0.5  # "the targets lie within ±0.5"
+    # The shift itself, measured: every output coordinate of the initial ResNet, less its input.
+    x, _, _, _ = vg.task(settings.width)
+    moved = rc.shrunk_outputs(vg.nets(settings)["ResNet"], x, [1.0])[0] - x
+    assert abs(float(np.mean(moved)) / shift - 1) < 0.05
+    # No such note where the ResNet does not end above the deep plain net.
+    assert vg.resnet_loss_note(vg.VanishingSettings(), _vg("Default settings")) == ""
 
 
 def test_vg_note_critical_initialisation():
@@ -124,6 +144,71 @@ def test_vg_question_compares_layer_1_with_a_10_layer_net_of_the_same_weights():
     grows_result = vg.lesson(grows)
     assert grows_result.at_init("plain")[0] > 2 * grows_result.reference_grad
     assert vg.depth_answer(grows, grows_result)[0] == "grow"
+
+
+def test_vg_after_training_note_explains_the_plain_net_above_the_resnet():
+    """At L = 20 the right panel shows the plain net's gradient above the ResNet's: the note
+    says why, from the losses and gradients the panel is drawn from."""
+    settings = dataclasses.replace(vg.VanishingSettings(), depth=20)
+    result = vg.lesson(settings)
+    plain, resnet = result.after("plain"), result.after("ResNet")
+    assert np.median(plain) > 10 * np.median(resnet)  # what the panel shows
+    note = vg.after_training_note(settings, result)
+    train = result.finals("training")
+    assert train["deep plain"] > 5 * train["deep ResNet"]
+    assert f"The deep ResNet's training loss is {train['deep ResNet']:.2e}" in note
+    assert f"the deep plain net's {train['deep plain']:.2e}" in note
+    assert f"fell from {np.median(result.at_init('ResNet')):.1e}" in note
+    assert f"rose from {np.median(result.at_init('plain')):.1e} to {np.median(plain):.1e}" in note
+    assert "the ResNet is nearer a minimum of its training loss" in note
+    assert vg.after_training_note(dataclasses.replace(settings, epochs=0), result) == ""
+
+
+def test_vg_axes_hold_still_while_sliders_move():
+    # The gradient axis: the same decades at every depth but the deepest (whose trained plain
+    # net reaches one decade lower), covering every gradient drawn.
+    domains = {}
+    for depth in (2, 20, 50, 100):
+        result = vg.lesson(dataclasses.replace(vg.VanishingSettings(), depth=depth))
+        norms = result.grads["grad_norm"]
+        low, high = result.grad_domain
+        assert low <= norms[norms > 0].min() and norms.max() <= high
+        assert np.log10(low) == pytest.approx(round(np.log10(low)))  # whole decades
+        domains[depth] = result.grad_domain
+    assert len(set(domains.values())) == 1
+    # The small-weights response axis holds every factor's line, so it is the same for all.
+    settings = vg.VanishingSettings()
+    first = vg.small_weights(settings, 0.0)
+    for factor in (0.35, 1.0):
+        shrink = vg.small_weights(settings, factor)
+        assert shrink["y_domain"] == first["y_domain"]
+        low, high = shrink["y_domain"]
+        assert low <= shrink["curves"]["output"].min() and shrink["curves"]["output"].max() <= high
+
+
+def test_vg_charts_use_the_palette_and_integer_layer_axes():
+    result = vg.lesson(vg.VanishingSettings())
+    grads = result.grads[result.grads["stage"] == vg.AT_INIT]
+    spec = charts.grad_norm_chart(grads, "", result.grad_domain, 50).to_dict()
+    color = spec["encoding"]["color"]["scale"]
+    assert dict(zip(color["domain"], color["range"], strict=True)) == {
+        "plain": palette.PLAIN,
+        "ResNet": palette.RESNET,
+    }
+    assert spec["encoding"]["x"]["axis"]["format"] == "d"
+    assert spec["encoding"]["x"]["scale"]["domain"] == [1, 50]
+    # The identity line: grey and dashed, drawn first (under the nets' lines), in the legend.
+    shrink = vg.small_weights(vg.VanishingSettings(), 0.1)
+    spec = charts.shrink_response_chart(shrink["curves"], shrink["y_domain"]).to_dict()
+    under, over = spec["layer"]
+    assert under["transform"] == [{"filter": "(datum.network === 'identity y = x')"}]
+    assert over["transform"] == [{"filter": "(datum.network !== 'identity y = x')"}]
+    assert under["mark"]["strokeWidth"] < over["mark"]["strokeWidth"]
+    for key in ("color", "strokeDash"):  # one legend: colour and dash of the same field
+        scale = under["encoding"][key]["scale"]
+        styles = dict(zip(scale["domain"], scale["range"], strict=True))
+        expected = {"color": palette.IDENTITY, "strokeDash": [5, 4]}[key]
+        assert styles["identity y = x"] == expected
 
 
 def test_vg_held_out_points_are_other_points_of_the_same_task():
@@ -186,6 +271,47 @@ def test_ie_note_32_seeds():
     assert rate == 1.0 and done.max() > 10 * done.min()  # "the slowest needs > 10× the fastest"
     rate, _, median = stats.summary("plain")
     assert rate == 0.0 and 0.05 < median < 0.2
+
+
+def test_ie_training_frames_are_the_runs_snapshots():
+    runs, frames = ie.single_runs(0), ie.training_frames(0)
+    assert len(frames.labels) == len(ie.CHECKPOINTS)
+    assert frames.labels[0] == "epoch 0" and frames.labels[-1].startswith("epoch 10,000")
+    stop = runs["ResNet"]["epochs"]
+    assert f"ResNet stopped at {stop:,}" in frames.labels[-1]
+    for i, epoch in enumerate(ie.CHECKPOINTS):
+        losses = frames.losses[i]
+        for label, run in runs.items():
+            shown = losses[losses["network"] == label]
+            last = min(epoch, run["epochs"])
+            assert (shown["epoch"].max() if len(shown) else 0) == last
+            if last:  # the loss at the frame's own epoch, as recorded
+                end = shown.loc[shown["epoch"].idxmax(), "mse"]
+                assert end == run["losses"][last - 1]
+            curve = frames.curves[i].query("network == @label")["y"].to_numpy()
+            np.testing.assert_array_equal(curve, run["snapshots"][i])
+        # Fixed axes hold every frame.
+        assert frames.y_domain[0] <= frames.curves[i]["y"].min()
+        assert frames.curves[i]["y"].max() <= frames.y_domain[1]
+    # The last frame is the finished fit.
+    for run in runs.values():
+        np.testing.assert_allclose(run["snapshots"][-1], run["curve"], rtol=1e-6)
+
+
+def test_ie_fit_chart_draws_the_identity_under_the_fits():
+    frames = ie.training_frames(0)
+    data = pd.DataFrame(dict(zip("xy", rc.identity_data(), strict=True)))
+    spec = charts.identity_fit_chart(frames.curves[-1], data).to_dict()
+    identity, points, fits = spec["layer"]
+    assert identity["transform"] == [{"filter": "(datum.network === 'identity y = x')"}]
+    assert fits["transform"] == [{"filter": "(datum.network !== 'identity y = x')"}]
+    assert identity["mark"]["strokeWidth"] < fits["mark"]["strokeWidth"]
+    colors = identity["encoding"]["color"]["scale"]
+    assert dict(zip(colors["domain"], colors["range"], strict=True)) == {
+        "identity y = x": palette.IDENTITY,
+        "plain": palette.PLAIN,
+        "ResNet": palette.RESNET,
+    }
 
 
 def test_ie_answer_follows_the_runs():
@@ -264,28 +390,108 @@ def test_re_notes_side_by_side():
     assert 6 < a.solver_error / b.solver_error < 10
 
 
-def test_re_question_reads_the_euler_row():
-    study = re.convergence(re.ORDER_SOLVERS, re.ResnetEulerSettings().seed)
-    truth, observed = re.halving_answer(study)
+def test_re_question_reads_the_resnets_of_l_and_2l_layers(monkeypatch):
+    truth, observed = re.halving_answer(8, 4)
     assert truth == "it halves"
+    # The errors are those of the ResNets of 8 and 16 layers (the page's metric for L = 8).
+    coarse, fine = (re.layer_paths(n, "rk4", 4).resnet_error for n in (8, 16))
+    np.testing.assert_allclose(re.halving(8, 4), (coarse, fine), rtol=1e-4)
+    assert f"is {coarse:.2e}; with 16 layers (Δt = 0.125) it is {fine:.2e}" in observed
+    assert f"{coarse / fine:.2f} times smaller" in observed
+    # Past the slider's end (2L = 256 layers) Euler still stands in for the ResNet.
+    assert re.halving_answer(128, 4)[0] == "it halves"
+    # The answer follows the numbers: an order-2 error would have answered "it quarters".
+    monkeypatch.setattr(re, "halving", lambda layers, seed: (4e-3, 1e-3))
+    assert re.halving_answer(8, 4)[0] == "it quarters"
+    monkeypatch.setattr(re, "halving", lambda layers, seed: (1e-3, 1e-3))
+    assert re.halving_answer(8, 4)[0] == "it stays about the same"
+    # The sentence under the convergence chart: each higher-order solver beats 512 Euler steps.
+    monkeypatch.undo()
+    study = re.convergence(re.ORDER_SOLVERS, re.ResnetEulerSettings().seed)
     errors = study["errors"].set_index(["solver", "dt"])["error"]
-    coarse, fine = errors["Euler = ResNet", re.T_END / 32], errors["Euler = ResNet", re.T_END / 64]
-    assert f"from {coarse:.2e} to {fine:.2e}, a factor of {coarse / fine:.2f}" in observed
-    # An order-2 error would have answered "it quarters": the answer follows the numbers.
-    second = {
-        "errors": study["errors"].assign(
-            error=lambda f: np.where(f["solver"] == "Euler = ResNet", f["dt"] ** 2, f["error"])
-        ),
-        "orders": study["orders"],
-    }
-    assert re.halving_answer(second)[0] == "it quarters"
-    # The sentence under it: each higher-order solver beats 512 Euler steps with few steps.
     sentence = re.fewer_steps(study)
     rk4 = study["errors"][study["errors"]["solver"] == "Classical RK4 (order 4)"]
     euler_finest = errors["Euler = ResNet", re.T_END / 512]
     assert float(rk4[rk4["dt"] == re.T_END / 4]["error"].iloc[0]) < euler_finest
     assert "Classical RK4 (order 4) with 4 steps (the fewest tried)" in sentence
     assert re.fewer_steps(re.convergence(("rk4",), 4)) == ""
+
+
+def test_re_slope_triangles_have_each_solvers_order():
+    study = re.convergence(re.ORDER_SOLVERS, re.ResnetEulerSettings().seed)
+    errors = study["errors"]
+    triangles = charts.slope_triangles(errors)
+    assert list(triangles["solver"].unique()) == list(errors["solver"].unique())
+    for solver, corners in triangles.groupby("solver"):
+        rows = errors[errors["solver"] == solver]
+        order = rows["order"].iloc[0]
+        (d0, e0), (d1, e1), (d2, e2) = corners[["dt", "error"]].to_numpy()[:3]
+        assert e0 == e1 and d1 == d2  # a right angle at the bottom right
+        slope = np.log(e2 / e0) / np.log(d2 / d0)
+        assert slope == pytest.approx(order)  # the long side has the order's slope
+        assert corners["label"].iloc[0] == f"slope {order:g}"
+        # Just under the curve, within its fitted points.
+        used = rows[rows["used"]]
+        curve = float(rows.loc[rows["dt"] == d0, "error"].iloc[0])
+        assert curve / 3 < e0 < curve and used["dt"].min() <= d0 <= used["dt"].max()
+    # No fitted slope, no triangle (a fifth-order method at round-off).
+    assert charts.slope_triangles(re.convergence(("tsit5",), 4)["errors"]).empty
+    # Colours: the ordered solver palette, Euler's for "Euler = ResNet".
+    assert charts.solver_color("Euler = ResNet") == palette.SOLVER_COLORS["euler"]
+    assert charts.solver_color(rc.SOLVERS["rk4"].label) == palette.SOLVER_COLORS["rk4"]
+
+
+def test_re_charts_name_every_line_and_draw_the_exact_solution_near_black():
+    paths, (a, b) = re.lesson(
+        re.PRESETS["Side by side at equal cost: 8 ResNet layers vs 2 RK4 steps"]
+    )
+    sources = {
+        re.LAYERS: "resnet",
+        "Euler solve": "euler",
+        "RK4, same Δt": "other",
+        re.EXACT: "exact",
+    }
+    colors = dict(re.source_colors(paths, sources))
+    assert colors[re.EXACT] == palette.TRUE and colors[re.LAYERS] == palette.RESNET
+    assert colors["Euler solve"] == palette.SOLVER_COLORS["euler"]
+    assert colors["RK4, same Δt"] == palette.SOLVER_COLORS["rk4"]
+    # Side by side: the same colour for the same thing (exact near-black, RK4 its own).
+    side = dict(re.source_colors(b, {"RK4, Δt = 1": "other", re.EXACT: "exact"}))
+    assert side == {"RK4, Δt = 1": palette.SOLVER_COLORS["rk4"], re.EXACT: palette.TRUE}
+    assert a.solver == "euler"  # drawn as the ResNet's layers, in the ResNet's colour
+    spec = charts.layer_trajectory_chart(
+        re.time_frame(paths, sources), tuple(colors.items())
+    ).to_dict()
+    lines, layers, names = spec["layer"]
+    legend = lines["encoding"]["color"]["scale"]
+    assert legend["domain"] == list(sources)  # every source has a legend entry
+    symbols = layers["encoding"]["shape"]["scale"]
+    assert dict(zip(symbols["domain"], symbols["range"], strict=True)) == {
+        re.LAYERS: "circle",
+        "Euler solve": "stroke",
+        "RK4, same Δt": "stroke",
+        re.EXACT: "stroke",
+    }
+    assert "strokeDash" not in lines["encoding"]  # no unexplained dashes
+    assert names["mark"]["type"] == "text"  # x₁, x₂ named at the end of the exact curve
+    # Phase planes: the same units per pixel on both axes.
+    x, y = charts.square_domains((-1.0, 3.0, -2.0, 1.0), (340, 330))
+    assert (x[1] - x[0]) / 340 == pytest.approx((y[1] - y[0]) / 330)
+    assert x[0] <= -1.0 and x[1] >= 3.0 and y[0] <= -2.0 and y[1] >= 1.0
+    x, y = charts.square_domains((-1.0, 3.0, -2.0, 1.0))  # any width: Vega expressions
+    assert "width / height" in x["expr"] and "height / width" in y["expr"]
+
+
+def test_re_axes_hold_every_layer_count():
+    coarse = re.coarsest_paths("rk4", 4)
+    values, plane = re.extents(re.layer_paths(8, "rk4", 4), coarse)
+    for layers in (2, 8, 32, 128):
+        paths = re.layer_paths(layers, "rk4", 4)
+        for name in ("resnet", "euler", "other", "exact"):
+            ys = paths.path(name)[1]
+            assert values[0] <= ys[0].min() and ys[0].max() <= values[1]
+            assert plane[0] <= ys[1:, :, 0].min() and ys[1:, :, 0].max() <= plane[1]
+            assert plane[2] <= ys[1:, :, 1].min() and ys[1:, :, 1].max() <= plane[3]
 
 
 def test_re_fifth_order_methods_are_at_round_off_at_once():

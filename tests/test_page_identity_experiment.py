@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from page_data import chart_frames, shown_metrics
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
 import resode_core as rc
@@ -43,7 +44,8 @@ def test_defaults_plain_never_converges_resnet_always_does(open_page, monkeypatc
     (figure,) = at.get("graphviz_chart")
     assert "H(x) = F(x) + x" in figure.proto.spec
     codes = [c.value for c in at.code]
-    assert codes[-2:] == [ie.NOTES_SETUP.strip(), ie.JAX_SETUP.strip()]  # after the share links
+    notes = codes.index(ie.NOTES_SETUP.strip())
+    assert codes[notes + 1] == ie.JAX_SETUP.strip()  # side by side
     # The question, answered right and wrong; the reveal reads the runs on screen (cached).
     truth, observed = ie.fit_answer(0, ie.single_runs(0))
     fits = []
@@ -62,6 +64,9 @@ def test_defaults_plain_never_converges_resnet_always_does(open_page, monkeypatc
     assert any(ie.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
     metrics = shown_metrics(at)
     assert metrics["plain: epochs to MSE < 0.01"] == "not reached"
+    # A delta here is a note ("MSE 0.128 after 10,000"), not a change: no arrow beside it.
+    notes = [m for m in at.metric if m.proto.delta]
+    assert notes and all(m.proto.direction == MetricProto.MetricDirection.NONE for m in notes)
     resnet_epochs = int(metrics["ResNet: epochs to MSE < 0.01"].replace(",", ""))
     assert 1 <= resnet_epochs < 10_000
     assert metrics["plain: converged"] == "0% of 8"
@@ -133,11 +138,57 @@ def test_seed_and_seed_count_widgets_answer_without_recompiling(open_page, compi
     assert compile_counter.count == 0
 
 
+def _frame_shown(at) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training animation's two charts: the fits (x, y, network) and the loss so far."""
+    fits, losses = chart_frames(at)[:2]
+    if "network" not in losses:  # no loss yet: only the stopping line's row
+        losses = pd.DataFrame({"epoch": [], "mse": [], "network": []})
+    return fits.dropna(subset=["network"]), losses.dropna(subset=["network"])
+
+
+def test_play_and_step_advance_the_training_without_compiling(open_page, compile_counter):
+    at = open_page(PAGE)
+    _ok(at)
+    frames = ie.training_frames(0)
+    runs = ie.single_runs(0)
+    last = len(ie.CHECKPOINTS) - 1
+    assert len(frames.labels) == len(frames.curves) == len(frames.losses) == last + 1
+    assert at.select_slider(key="ie_train_frame").value == last  # the finished result first
+    fits, losses = _frame_shown(at)
+    resnet = fits[fits["network"] == "ResNet"]["y"].to_numpy()
+    np.testing.assert_allclose(resnet, runs["ResNet"]["curve"], rtol=1e-6)
+    compile_counter.count = 0
+    at.button(key="ie_train_play").click().run()  # from the end: back to the initialisation
+    _ok(at)
+    assert at.session_state["ie_train_playing"] is True
+    fits, losses = _frame_shown(at)
+    assert losses.empty  # epoch 0: nothing trained yet
+    np.testing.assert_allclose(
+        fits[fits["network"] == "plain"]["y"].to_numpy(), runs["plain"]["snapshots"][0]
+    )
+    for frame in (1, 2):  # what the timer does: one frame per run
+        at.run()
+        _ok(at)
+        assert at.session_state["ie_train_frame"] == frame
+        fits, losses = _frame_shown(at)
+        assert losses["epoch"].max() == ie.CHECKPOINTS[frame]
+        np.testing.assert_allclose(
+            fits[fits["network"] == "ResNet"]["y"].to_numpy(), runs["ResNet"]["snapshots"][frame]
+        )
+    at.button(key="ie_train_play").click().run()  # Pause
+    assert at.session_state["ie_train_playing"] is False
+    at.button(key="ie_train_step").click().run()
+    _ok(at)
+    assert at.session_state["ie_train_frame"] == 3
+    assert _frame_shown(at)[1]["epoch"].max() == ie.CHECKPOINTS[3]
+    assert compile_counter.count == 0  # every frame was computed before Play
+
+
 def test_a_link_a_preset_and_a_tampered_link():
     at = _linked({"ie_seed": "5", "ie_n_seeds": "3"})
     _ok(at)
     assert at.slider(key="ie_seed").value == 5 and at.slider(key="ie_n_seeds").value == 3
-    assert at.header[0].value == "One run (seed 5)"
+    assert at.select_slider(key="ie_train_frame").value == len(ie.CHECKPOINTS) - 1  # finished
     assert _results(at)["plain: converged"] == "0% of 3"
     assert dict(at.query_params) == {"ie_seed": "5", "ie_n_seeds": "3"}
     # The same link in a new session: same runs, same numbers.

@@ -60,9 +60,13 @@ def test_defaults_resnet_equals_euler_and_orders_show():
     assert abs(slopes["Euler = ResNet"] - 1.0) < 0.1
     assert abs(slopes["Midpoint (order 2)"] - 2.0) < 0.3
     assert abs(slopes["Classical RK4 (order 4)"] - 4.0) < 0.5
-    errors = next(f for f in chart_frames(at) if "dt" in f.columns)
+    drawn = next(f for f in chart_frames(at) if "dt" in f.columns)
+    errors = drawn.dropna(subset=["used"])  # the curves, not the slope triangles
     euler = errors[errors["solver"] == "Euler = ResNet"].dropna(subset=["dt"])
     assert euler.sort_values("dt")["error"].is_monotonic_increasing
+    # A slope triangle per solver with a fitted slope, labelled with its order.
+    labels = set(drawn["label"].dropna())
+    assert {"slope 1", "slope 2", "slope 4"} <= labels
     assert metrics["ResNet with L = 8"] == "48 parameters"
     assert metrics["the vector field"] == "12 parameters"
     # The caption explains the fit with the page's own floor and ceiling.
@@ -72,8 +76,10 @@ def test_defaults_resnet_equals_euler_and_orders_show():
     # The question, answered wrong then right, is revealed from the Euler row of the study.
     assert any(resnet_euler.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
     study = resnet_euler.convergence(resnet_euler.ORDER_SOLVERS, 4)
-    truth, observed = resnet_euler.halving_answer(study)
+    truth, observed = resnet_euler.halving_answer(8, 4)
     assert truth == "it halves"
+    # The reveal's first error is the metric's: the error at T of the L = 8 ResNet shown.
+    assert f"the ResNet's error at T is {metrics['ResNet error at T']};" in observed
     at.radio(key="re_question").set_value("it quarters").run()
     _ok(at)
     assert [b.value for b in at.info] == [

@@ -126,6 +126,10 @@ def test_runtime_widgets_answer_without_recompiling(open_page, compile_counter):
     at.slider(key="vg_depth").set_value(20).run()
     _ok(at)
     assert _grad_frame(at)["layer"].max() == 20
+    # After training the plain net's curve lies above the ResNet's: a caption says why.
+    settings = vg.VanishingSettings(depth=20)
+    note = vg.after_training_note(settings, vg.lesson(settings))
+    assert "nearer a minimum" in note and note in [c.value for c in at.caption]
     # The defaults' note describes depth 50: once the depth moves, it is gone.
     assert not any("What you should see" in c.value for c in at.caption)
     at.slider(key="vg_init_scale").set_value(1.0).run()
@@ -232,6 +236,11 @@ def test_a_preset_writes_the_address_and_a_tampered_link_falls_back():
     assert at.selectbox(key="vg_activation").value == "sigmoid"
     assert dict(at.query_params) == {"vg_activation": "sigmoid"}  # only what differs
     assert any(vg.SHOULD_SEE[sigmoid] in c.value for c in at.caption)  # the preset's note
+    # Its losing ResNet is explained under the verdict, from the computed losses.
+    why = vg.resnet_loss_note(vg.PRESETS[sigmoid], vg.lesson(vg.PRESETS[sigmoid]))
+    assert why.startswith("Why the deep ResNet ends above") and why in [
+        m.value for m in at.markdown
+    ]
     # That link (the browser adds the preset's own value), with a moved and a broken widget.
     link = {"vg_preset": sigmoid, **at.query_params, "vg_epochs": "50", "vg_depth": "x"}
     fresh = _linked(link)

@@ -11,12 +11,17 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
+from resode_ui import resnet_charts as charts
 
 MAX_EPOCHS = 10_000
 TOL = 0.01
 CHUNK = 8  # seeds per compiled call: one compiled shape, whatever the number of seeds
 ARCHITECTURES = {"plain": "plain", "resnet": "ResNet"}
 CURVE_X = np.linspace(-12.0, 12.0, 97)
+# The epochs after which the training animation shows both fits: roughly even steps on a log
+# scale from the initialisation (0) to the 10 000-epoch limit, 25 frames.
+CHECKPOINTS = (0, 1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000,
+               1500, 2000, 3000, 5000, 7000, 10_000)  # fmt: skip
 # The notes' BenchmarkTools medians for `@benchmark loop(model)` (Flux.jl), as printed there.
 NOTES_MEDIAN = {"plain": "1.139 ms", "ResNet": "93.265 µs"}
 RUN_FIELDS = ("epochs", "converged", "final_mse")
@@ -34,14 +39,6 @@ PRESETS = {
     "Default settings": IdentitySettings(),
     "Statistics over 32 seeds": IdentitySettings(n_seeds=32),
 }
-
-
-def matching_preset(label: str | None, settings: IdentitySettings) -> str:
-    """The chosen preset's label (the first one when none is chosen) while the page shows
-    exactly that preset's settings, else "": a preset's note describes its own numbers, not
-    what the controls show once they are moved."""
-    label = label or next(iter(PRESETS))
-    return label if PRESETS.get(label) == settings else ""
 
 
 # What each preset shows; every fact here is checked in tests/test_lesson_resnet_pages.py.
@@ -158,7 +155,7 @@ def fit(residual, seed=0, max_epochs=10_000, tol=0.01):
 @st.cache_resource(show_spinner=False)
 def _compiled(architecture: str) -> bool:
     """Compile both entry points once (a one-epoch run), so timed fits exclude compilation."""
-    rc.fit_identity(architecture, seed=0, max_epochs=1)
+    rc.fit_identity(architecture, seed=0, max_epochs=1, checkpoints=CHECKPOINTS)
     rc.fit_identity_seeds(architecture, range(CHUNK), max_epochs=1)
     return True
 
@@ -166,19 +163,87 @@ def _compiled(architecture: str) -> bool:
 @st.cache_data(show_spinner=False, max_entries=128)
 def single_runs(seed: int) -> dict[str, dict]:
     """One run of the recipe per network (by label) from the seed's initialisation, each timed
-    (compilation excluded): epochs, converged, final_mse, losses, curve (on CURVE_X), wall_s."""
+    (compilation excluded): epochs, converged, final_mse, losses, curve (on CURVE_X), wall_s,
+    and snapshots: the curve after each epoch of CHECKPOINTS (kept by the same compiled loop),
+    a row per checkpoint."""
     runs = {}
     for architecture, label in ARCHITECTURES.items():
         _compiled(architecture)
         start = time.perf_counter()
-        fit = rc.fit_identity(architecture, seed=seed, max_epochs=MAX_EPOCHS, tol=TOL)
+        fit = rc.fit_identity(
+            architecture, seed=seed, max_epochs=MAX_EPOCHS, tol=TOL, checkpoints=CHECKPOINTS
+        )
         wall_s = time.perf_counter() - start
         runs[label] = {k: getattr(fit, k) for k in RUN_FIELDS} | {
             "losses": np.asarray(fit.losses, dtype=np.float64),
             "curve": fit.predict(CURVE_X).astype(np.float64),
+            "snapshots": np.stack([fit.predict(CURVE_X, model) for model in fit.snapshots]),
             "wall_s": wall_s,
         }
     return runs
+
+
+@dataclass(frozen=True)
+class TrainingFrames:
+    """The training animation: per frame (one per checkpoint) both fits and the loss so far."""
+
+    labels: list[str]  # "epoch 200", …
+    curves: list[pd.DataFrame]  # x, y, network: both fits and the identity line
+    losses: list[pd.DataFrame]  # epoch, mse, network: every epoch up to the frame's
+    x_domain: tuple[float, float]  # fixed axes, holding every frame
+    y_domain: tuple[float, float]
+    mse_domain: tuple[float, float] | None
+
+
+def frame_label(epoch: int, runs: dict[str, dict]) -> str:
+    """'epoch 2,000', with the nets that stopped before it ('ResNet stopped at 1,780')."""
+    stopped = [
+        f"{label} stopped at {run['epochs']:,}"
+        for label, run in runs.items()
+        if run["converged"] and run["epochs"] < epoch
+    ]
+    return f"epoch {epoch:,}" + (f" ({'; '.join(stopped)})" if stopped else "")
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def training_frames(seed: int) -> TrainingFrames:
+    """The seed's two runs as frames, from the snapshots `single_runs` kept: nothing is
+    trained or compiled here, so playing them compiles nothing."""
+    runs = single_runs(seed)
+    identity = pd.DataFrame({"x": CURVE_X, "y": CURVE_X, "network": "identity y = x"})
+    histories = {
+        label: charts.log_spaced_rows(
+            pd.DataFrame({"epoch": np.arange(1, run["epochs"] + 1), "mse": run["losses"]}),
+            "epoch",
+        ).assign(network=label)
+        for label, run in runs.items()
+    }
+    curves, losses = [], []
+    for i, epoch in enumerate(CHECKPOINTS):
+        fits = [
+            pd.DataFrame({"x": CURVE_X, "y": run["snapshots"][i], "network": label})
+            for label, run in runs.items()
+        ]
+        curves.append(pd.concat([identity, *fits], ignore_index=True))
+        so_far = []
+        for label, run in runs.items():
+            last = min(epoch, run["epochs"])
+            rows = histories[label][histories[label]["epoch"] < last]
+            if last >= 1:  # the frame's own epoch, even where the thinned history skips it
+                end = {"epoch": [last], "mse": [run["losses"][last - 1]], "network": [label]}
+                rows = pd.concat([rows, pd.DataFrame(end)], ignore_index=True)
+            so_far.append(rows)
+        losses.append(pd.concat(so_far, ignore_index=True))
+    every_y = np.concatenate([CURVE_X, *(run["snapshots"].ravel() for run in runs.values())])
+    every_mse = np.concatenate([run["losses"] for run in runs.values()])
+    return TrainingFrames(
+        labels=[frame_label(epoch, runs) for epoch in CHECKPOINTS],
+        curves=curves,
+        losses=losses,
+        x_domain=(float(CURVE_X.min()), float(CURVE_X.max())),
+        y_domain=charts.padded(float(np.min(every_y)), float(np.max(every_y))),
+        mse_domain=charts.log_domain(every_mse),
+    )
 
 
 def fit_answer(seed: int, runs: dict[str, dict]) -> tuple[str, str]:
@@ -251,5 +316,5 @@ def seed_statistics(n_seeds: int, on_chunk: Callable[[int, int], None] | None = 
 def warm_up() -> None:
     """Every preset: the run of its seed and its statistics (32 seeds take seconds)."""
     for settings in PRESETS.values():
-        single_runs(settings.seed)
+        training_frames(settings.seed)
         seed_statistics(settings.n_seeds)

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
+from resode_ui import palette, resnet_charts as charts
 
 T_END = 2.0  # the fixed depth in time, T = L·Δt
 WIDTH = 2  # a 2-D hidden state, so its path can be drawn
@@ -24,6 +25,7 @@ FIXED_STEP_SOLVERS = tuple(name for name in rc.SOLVER_NAMES if name != "dopri8")
 ORDER_SOLVERS = ("euler", "midpoint", "bosh3", "rk4")  # the convergence section's default
 EXACT = "exact ODE solution"
 LAYERS = "ResNet layers x_ℓ"
+COARSEST = 2  # the fewest layers the slider allows: its paths stray furthest (fixed axes)
 
 
 @dataclass(frozen=True)
@@ -51,14 +53,6 @@ PRESETS = {
 }
 
 
-def matching_preset(label: str | None, settings: ResnetEulerSettings) -> str:
-    """The chosen preset's label (the first one when none is chosen) while the page shows
-    exactly that preset's settings, else "": a preset's note describes its own numbers, not
-    what the controls show once they are moved."""
-    label = label or next(iter(PRESETS))
-    return label if PRESETS.get(label) == settings else ""
-
-
 # What each preset shows; every fact here is checked in tests/test_lesson_resnet_pages.py.
 SHOULD_SEE = {
     "Default settings": "Left chart: the 8 ResNet layers (circles) lie on the Euler solve of "
@@ -78,11 +72,10 @@ SHOULD_SEE = {
 }
 
 QUESTION_OPTIONS = ("it halves", "it quarters", "it stays about the same")
-QUESTION_STEPS = (32, 64)  # the question reads the error at Δt = T/32 and at Δt = T/64
 
 
 def method_label(name: str) -> str:
-    return "Euler = ResNet" if name == "euler" else rc.SOLVERS[name].label
+    return charts.EULER_RESNET if name == "euler" else rc.SOLVERS[name].label
 
 
 def smooth_field(seed: int) -> rc.SmoothLayerField:
@@ -183,6 +176,44 @@ def phase_frame(p: LayerPaths, sources: dict[str, str]) -> pd.DataFrame:
     )
 
 
+def source_colors(p: LayerPaths, sources: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """(legend label, colour) per source: ResNet layers blue, a solver its own colour from the
+    ordered solver palette (the Euler solve Euler's), the exact solution near-black."""
+    by_name = {
+        "resnet": palette.RESNET,
+        "euler": palette.SOLVER_COLORS["euler"],
+        "other": palette.SOLVER_COLORS[p.solver],
+        "exact": palette.TRUE,
+    }
+    return tuple((label, by_name[name]) for label, name in sources.items())
+
+
+def coarsest_paths(solver: str, seed: int) -> LayerPaths | None:
+    """The paths with the fewest layers (the largest Δt), which stray furthest; None if that
+    solve fails."""
+    try:
+        return layer_paths(COARSEST, solver, seed)
+    except ValueError:
+        return None
+
+
+def extents(*paths: LayerPaths | None) -> tuple[tuple[float, float], tuple[float, ...]]:
+    """Axes that hold every path of `paths` (None skipped), padded: the time chart's value
+    range (the path of U0) and the phase plane's (x₀, x₁, y₀, y₁) (the other starts)."""
+    shown = [p for p in paths if p is not None]
+    paths_of = [
+        ys
+        for p in shown
+        for name in ("resnet", "euler", "other", "exact")
+        for ys in [p.path(name)[1]]
+    ]
+    u0 = np.concatenate([ys[0].ravel() for ys in paths_of])
+    plane = np.concatenate([ys[1:].reshape(-1, WIDTH) for ys in paths_of])
+    x_range = charts.padded(float(plane[:, 0].min()), float(plane[:, 0].max()))
+    y_range = charts.padded(float(plane[:, 1].min()), float(plane[:, 1].max()))
+    return charts.padded(float(u0.min()), float(u0.max())), (*x_range, *y_range)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def convergence(solvers: tuple[str, ...], seed: int) -> dict[str, pd.DataFrame]:
     """Error at T against Δt for fixed-step solvers, with the observed orders."""
@@ -193,41 +224,62 @@ def convergence(solvers: tuple[str, ...], seed: int) -> dict[str, pd.DataFrame]:
     for name in solvers:
         ends = rc.fixed_step_endpoints(field, U0, T_END, CONVERGENCE_STEPS, solver=name)
         errors = np.max(np.abs(ends - exact), axis=1)
-        slope, _, _ = rc.convergence_order(dts, errors, floor=ERROR_FLOOR, ceiling=ERROR_CEILING)
-        rows.append(pd.DataFrame({"dt": dts, "error": errors, "solver": method_label(name)}))
+        slope, _, used = rc.convergence_order(dts, errors, floor=ERROR_FLOOR, ceiling=ERROR_CEILING)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "dt": dts,
+                    "error": errors,
+                    "solver": method_label(name),
+                    "order": rc.SOLVERS[name].order,
+                    "used": used,  # the points of the fitted slope (and its triangle)
+                }
+            )
+        )
         orders.append(
             {
                 "solver": method_label(name),
                 "theoretical order": rc.SOLVERS[name].order,
                 "observed slope": slope,
-                "field evaluations per step": rc.SOLVERS[name].evaluations_per_step,
+                "evaluations per step": rc.SOLVERS[name].evaluations_per_step,
                 "error at Δt = T/64": float(errors[list(CONVERGENCE_STEPS).index(64)]),
             }
         )
     return {"errors": pd.concat(rows, ignore_index=True), "orders": pd.DataFrame(orders)}
 
 
-def halving_answer(study: dict[str, pd.DataFrame], shown: bool = True) -> tuple[str, str]:
-    """The question's answer (one of QUESTION_OPTIONS) and the sentence that shows it, read
-    from a convergence study that includes Euler: its errors at Δt = T/32 and T/64. `shown`:
-    whether the page's chart and table show Euler."""
-    label = method_label("euler")
-    errors = study["errors"][study["errors"]["solver"] == label].set_index("dt")["error"]
-    coarse, fine = (float(errors[T_END / n]) for n in QUESTION_STEPS)
-    factor = coarse / fine
+@st.cache_data(show_spinner=False, max_entries=128)
+def halving(layers: int, seed: int) -> tuple[float, float]:
+    """The ResNet's error at T (the largest over U0 and PHASE_STARTS, as in `layer_paths`)
+    with `layers` layers and with twice as many (Δt halved): forward Euler with that many
+    steps on the smooth field, which is that ResNet (any depth, even past MAX_LAYERS)."""
+    field = smooth_field(seed)
+    # As many step counts as the convergence study's: its compiled program, no new one.
+    counts = np.full(CONVERGENCE_STEPS.size, 2 * layers)
+    counts[0] = layers
+    errors = np.zeros(2)
+    for start in np.vstack([U0, PHASE_STARTS]):
+        exact = field.exact_flow(start, [0.0, T_END])[-1]
+        ends = rc.fixed_step_endpoints(field, start, T_END, counts, solver="euler")
+        errors = np.maximum(errors, np.max(np.abs(ends[:2] - exact), axis=1))
+    return float(errors[0]), float(errors[1])
+
+
+def halving_answer(layers: int, seed: int) -> tuple[str, str]:
+    """The question's answer (one of QUESTION_OPTIONS) and the sentence that shows it: the
+    ResNet's error at T with L layers and with 2L layers over the same T."""
+    coarse, fine = halving(layers, seed)
+    factor = coarse / fine if fine > 0 else np.inf
     if not (np.isfinite(factor) and factor > 0):
         truth = QUESTION_OPTIONS[2]  # no error reduction to speak of
     else:  # the option whose factor (2, 4 or 1) is nearest on a log scale
         truth = QUESTION_OPTIONS[int(np.argmin(np.abs(np.log2(factor) - np.array([1, 2, 0]))))]
-    slope = float(study["orders"].set_index("solver").loc[label, "observed slope"])
+    change = f"{factor:.2f} times smaller" if factor >= 1 else f"{1 / factor:.2f} times larger"
     observed = (
-        f"For the ResNet (Euler), halving Δt from T/{QUESTION_STEPS[0]} to T/{QUESTION_STEPS[1]} "
-        f"takes the error at T from {coarse:.2e} to {fine:.2e}, a factor of {factor:.2f}; "
-        f"{'the table' if shown else 'the same fit as in the table'} gives an observed slope "
-        f"of {slope:.2f}, so each halving divides the error by about {2**slope:.2f}."
+        f"With L = {layers} layers (Δt = {T_END / layers:.4g}) the ResNet's error at T is "
+        f"{coarse:.2e}; with {2 * layers} layers (Δt = {T_END / (2 * layers):.4g}) it is "
+        f"{fine:.2e}, {change}."
     )
-    if not shown:
-        observed += " (Euler is not among the chosen solvers: pick it to see its line.)"
     return truth, observed
 
 
@@ -260,4 +312,6 @@ def warm_up() -> None:
     """The default view, the presets' configurations and the default convergence study."""
     for settings in PRESETS.values():
         lesson(settings)
+        coarsest_paths(settings.solver, settings.seed)
+        halving(settings.layers, settings.seed)
     convergence(ORDER_SOLVERS, ResnetEulerSettings().seed)

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
+from resode_ui import resnet_charts as charts
 
 N_POINTS = 32  # regression samples: small, so a slider move retrains in well under a second
 N_HELD_OUT = 128  # points of the same task kept out of training, for the held-out loss
@@ -75,20 +76,14 @@ PRESETS = {
 }
 
 
-def matching_preset(label: str | None, settings: VanishingSettings) -> str:
-    """The chosen preset's label (the first one when none is chosen) while the page shows
-    exactly that preset's settings, else "": a preset's note describes its own numbers, not
-    what the controls show once they are moved."""
-    label = label or next(iter(PRESETS))
-    return label if PRESETS.get(label) == settings else ""
-
-
 # What each preset shows; every fact here is checked in tests/test_lesson_resnet_pages.py.
 SHOULD_SEE = {
-    "Default settings": "Look at section 2: the 50-layer plain net (red) ends well above the "
+    "Default settings": "Left panel: at initialisation the plain net's gradient (red) fades "
+    "from layer 50 down to layer 1 by about five powers of ten, while the ResNet's (blue) stays "
+    "level. Section 2 below shows what that costs: the 50-layer plain net ends well above the "
     "4-layer one (grey) on the training points (solid) and also on the held-out points "
-    "(dashed): more depth made it worse on both, as in He et al.'s Fig. 1. The 50-layer ResNet "
-    "(blue), the same weights plus shortcuts, ends lowest of the three on the training points.",
+    "(dashed), as in He et al.'s Fig. 1, while the 50-layer ResNet, the same weights plus "
+    "shortcuts, ends lowest of the three on the training points.",
     "Vanishing gradients at depth 50": "Look at the left panel of section 1: at initialisation "
     "the plain net's gradient (red) at layer 1 is about 10⁻⁵ of its value at layer 50, while "
     "the ResNet's (blue) is about the same at both ends (first / last between 0.5 and 2).",
@@ -142,11 +137,25 @@ class VanishingResult:
     losses: pd.DataFrame
     params: dict[str, int]  # trainable parameters of the deep plain net and ResNet
     reference_grad: float  # ‖∂L/∂W_1‖ of the REFERENCE_DEPTH-layer plain net, at initialisation
+    # The gradient axis: whole decades (and one spare below) that hold these gradients and
+    # those of both nets at initialisation with 2 and with MAX_DEPTH layers, the depth
+    # slider's ends, so that it stays put as the depth moves.
+    grad_domain: tuple[float, float] | None
 
     def at_init(self, network: str) -> np.ndarray:
         """‖∂L/∂W_ℓ‖ of one deep net at initialisation, layer 1 first."""
         g = self.grads
         return g[(g["network"] == network) & (g["stage"] == AT_INIT)]["grad_norm"].to_numpy()
+
+    def after(self, network: str) -> np.ndarray:
+        """‖∂L/∂W_ℓ‖ of one deep net after training, layer 1 first."""
+        g = self.grads
+        return g[(g["network"] == network) & (g["stage"] != AT_INIT)]["grad_norm"].to_numpy()
+
+    def starts(self, points: str = "training") -> pd.Series:
+        """The loss of each network (LOSS_LABELS order) on `points` before training."""
+        rows = self.losses[(self.losses["points"] == points) & (self.losses["epoch"] == 0)]
+        return rows.set_index("network")["loss"]
 
     def finals(self, points: str) -> pd.Series:
         """The last recorded loss of each network (LOSS_LABELS order) on `points`."""
@@ -185,11 +194,20 @@ def lesson(s: VanishingSettings) -> VanishingResult:
             grads.append(
                 pd.DataFrame({"layer": layers, "grad_norm": norms, "network": name, "stage": stage})
             )
+    grads = pd.concat(grads, ignore_index=True)
+    # The depth slider's ends: both nets at initialisation with 2 and with MAX_DEPTH layers.
+    ends = [
+        rc.layer_grad_norms(nets(dataclasses.replace(s, depth=depth))[name], x, y)
+        for depth in (2, rc.ResNet.MAX_DEPTH)
+        for name in ("plain", "ResNet")
+    ]
+    domain = charts.log_domain(np.concatenate([grads["grad_norm"].to_numpy(), *ends]))
     return VanishingResult(
-        pd.concat(grads, ignore_index=True),
+        grads,
         pd.concat(losses, ignore_index=True),
         {name: rc.param_count(built[name]) for name in ("plain", "ResNet")},
         float(rc.layer_grad_norms(built["reference"], x, y)[0]),
+        None if domain is None else (domain[0] / 10, domain[1]),  # a decade spare below
     )
 
 
@@ -275,6 +293,62 @@ def degradation_verdict(result: VanishingResult) -> str:
     return f"**With these settings** the deep plain net ends {plain}; {resnet_text}."
 
 
+def resnet_loss_note(s: VanishingSettings, result: VanishingResult) -> str:
+    """Why the deep ResNet ends above the deep plain net, from its losses ("" when it does
+    not): where it starts, where it ends and, for sigmoid, the shift its blocks add."""
+    if s.epochs == 0:
+        return ""
+    start, end = result.starts(), result.finals("training")
+    resnet, plain, shallow = (LOSS_LABELS[k] for k in ("ResNet", "plain", "shallow"))
+    if _compare(end[resnet], end[plain]) != "above":
+        return ""
+    note = (
+        f"Why the deep ResNet ends above the deep plain net here: it starts at a training loss "
+        f"of {start[resnet]:.3g}, against {start[plain]:.3g} for the deep plain net, and "
+        f"{s.epochs} epochs bring it down to {end[resnet]:.3g}, still above the plain nets' "
+        f"{end[plain]:.3g} (deep) and {end[shallow]:.3g} (shallow)."
+    )
+    if s.activation == "sigmoid":
+        shift = s.depth * s.step / 2
+        note += (
+            f" Sigmoid's outputs are positive (σ(0) = ½), so at initialisation each of the "
+            f"{s.depth} blocks adds about h/2 = {s.step / 2:.3f} to every coordinate: together "
+            f"a shift of about L·h/2 = {shift:.2f}, whose square, {shift**2:.1f}, is most of "
+            "that starting loss (the targets lie within ±0.5). Training must first undo that "
+            "shift."
+        )
+    return note
+
+
+def after_training_note(s: VanishingSettings, result: VanishingResult) -> str:
+    """What the right-hand gradient panel compares, from its numbers ("" before training)."""
+    if s.epochs == 0:
+        return ""
+    plain0, plain1 = result.at_init("plain"), result.after("plain")
+    resnet0, resnet1 = result.at_init("ResNet"), result.after("ResNet")
+    end = result.finals("training")
+    loss_plain, loss_resnet = end[LOSS_LABELS["plain"]], end[LOSS_LABELS["ResNet"]]
+    if not all(np.all(np.isfinite(v)) for v in (plain0, plain1, resnet0, resnet1)):
+        return ""  # an overflow: the page says so instead
+    medians = [float(np.median(v)) for v in (plain0, plain1, resnet0, resnet1)]
+    m_plain0, m_plain1, m_resnet0, m_resnet1 = medians
+    moved = lambda a, b: "rose" if b > a else "fell"  # noqa: E731
+    text = (
+        f"After {s.epochs} epochs the two nets no longer share weights, and the gradient "
+        "measures how steep the loss still is where each has got to: it is 0 at a minimum. "
+        f"The deep ResNet's training loss is {loss_resnet:.2e}, the deep plain net's "
+        f"{loss_plain:.2e}; the median layer gradient {moved(m_resnet0, m_resnet1)} from "
+        f"{m_resnet0:.1e} to {m_resnet1:.1e} for the ResNet and {moved(m_plain0, m_plain1)} "
+        f"from {m_plain0:.1e} to {m_plain1:.1e} for the plain net."
+    )
+    if m_plain1 > m_resnet1 and loss_plain > loss_resnet:
+        text += (
+            " So the plain net's curve lies above the ResNet's on the right: the ResNet is "
+            "nearer a minimum of its training loss, not short of gradient."
+        )
+    return text
+
+
 def overfit_note(result: VanishingResult) -> str:
     """A sentence comparing each net's held-out loss with its training loss."""
     train, held = (result.finals(points) for points in POINTS)
@@ -296,23 +370,30 @@ def overfit_note(result: VanishingResult) -> str:
 @st.cache_data(show_spinner=False, max_entries=64)
 def small_weights(s: VanishingSettings, factor: float) -> dict:
     """Outputs along x = (s, 0, …, 0) with every weight multiplied by `factor`, the slope
-    of that line per net, and the slope for every factor of SHRINK_SWEEP."""
+    of that line per net, the slope for every factor of SHRINK_SWEEP, and an output axis
+    that holds every factor's line."""
     xs = np.zeros((len(LINE_S), s.width))
     xs[:, 0] = LINE_S
     built = nets(s)
     curves, gains, slope = [], [], {}
+    extremes = [LINE_S.min(), LINE_S.max()]  # the identity line
     for name in ("plain", "ResNet"):
         factors = np.concatenate([[factor], SHRINK_SWEEP])
         outputs = rc.shrunk_outputs(built[name], xs, factors)[:, :, 0]  # (factors, points)
+        extremes += [outputs[1:].min(), outputs[1:].max()]  # the sweep, not the chosen factor
         slopes = np.polyfit(LINE_S, outputs.T, 1)[0]  # least-squares slope per factor
         curves.append(pd.DataFrame({"s": LINE_S, "output": outputs[0], "network": name}))
         gains.append(pd.DataFrame({"factor": SHRINK_SWEEP, "gain": slopes[1:], "network": name}))
         slope[name] = float(slopes[0])
     curves.append(pd.DataFrame({"s": LINE_S, "output": LINE_S, "network": "identity y = x"}))
+    extremes = np.asarray(extremes, dtype=np.float64)
+    extremes = extremes[np.isfinite(extremes)]  # an exploding net: the axis holds the rest
     return {
         "curves": pd.concat(curves, ignore_index=True),
         "gains": pd.concat(gains, ignore_index=True),
         "slope": slope,
+        # the response axis: every factor of the sweep fits, so it stays put as the factor moves
+        "y_domain": charts.padded(float(np.min(extremes)), float(np.max(extremes))),
     }
 
 
