@@ -12,6 +12,7 @@
 | adjoint (gradient by the reversed ODE) | teal #17becf |
 | solvers, Euler … Prince–Dormand 8(7) | viridis from dark purple to green, in order of accuracy |
 | components u₁, u₂ (prey, predator) | green #2ca02c, brown #8c564b |
+| reference lines (tolerance, round-off floor, a chosen value) | grey #7f7f7f, dashed |
 
 Ordered quantities (an initial value, an error) use `ORDERED_SCHEME` (viridis without its
 pale-yellow end); nothing is yellow on white, and no cyclic palette shows an ordered value.
@@ -52,6 +53,8 @@ COLORS: dict[str, str] = {
     "identity y = x": IDENTITY,
     "y = x": IDENTITY,
     "adjoint": ADJOINT,
+    "Euler = ResNet": SOLVER_COLORS["euler"],  # the same update: Euler's colour
+    "ResNet = Euler": SOLVER_COLORS["euler"],
     **SOLVER_COLORS,
     **{rc.SOLVERS[name].label: color for name, color in SOLVER_COLORS.items()},
 }
