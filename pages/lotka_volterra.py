@@ -4,91 +4,83 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from resode_ui import node_charts as nc, teach, widgets as ui
+from resode_ui import node_charts as nc, play, teach, widgets as ui
 from resode_ui.advice import divergence_advice
 from resode_ui.lessons import lotka_volterra as lv
 
 NAMES = ("prey x", "predators y")
 D = lv.LotkaVolterraSettings()  # the defaults
+BEYOND = "beyond the training window"
 chosen = {}  # field -> the widget's value
 
 
-def slider(field: str, label: str, low, high, step) -> None:
+def slider(field: str, label: str, low, high, step, where=st) -> None:
     default = getattr(D, field)
-    chosen[field] = st.slider(label, low, high, default, step, key=f"lv_{field}", **ui.BOUND)
+    chosen[field] = where.slider(label, low, high, default, step, key=f"lv_{field}", **ui.BOUND)
 
 
-st.title("Lotka–Volterra: learning predator–prey dynamics")
-teach.glossary("neural ODE", "tolerance", "XLA")
-st.markdown(
-    r"""
-The notes' exercise: model the Lotka–Volterra system with a neural ODE. Prey $x$ grow on their
-own and are eaten; predators $y$ starve on their own and grow by eating:
-"""
-)
-st.latex(r"\dot x = \alpha x - \beta x y, \qquad \dot y = \delta x y - \gamma y .")
-st.markdown(
-    r"""
-We observe the populations only on a **training window** $[0, t_w]$, fit a neural ODE
-$\dot u = V(u;\theta)$ to those samples, and then let it run on to a later horizon. If it has
-learned the *rule* rather than the curve, the cycles should continue beyond the window.
-"""
-)
-
-with ui.controls():
+# ----------------------------------------------------------------------------- sidebar
+with ui.controls(st.sidebar):
     ui.preset_selector("lv", lv.PRESETS)
-    c1, c2, c3 = st.columns(3)
-    with c1:
-        st.markdown("**The true system**")
-        slider("alpha", "α (prey growth)", 0.2, 3.0, 0.1)
-        slider("beta", "β (predation)", 0.2, 3.0, 0.1)
-        slider("gamma", "γ (predator death)", 0.2, 4.0, 0.1)
-        slider("delta", "δ (predator growth)", 0.2, 3.0, 0.1)
-    with c2:
-        st.markdown("**Observations**")
-        slider("prey0", "Initial prey x(0)", 0.2, 6.0, 0.1)
-        slider("pred0", "Initial predators y(0)", 0.2, 6.0, 0.1)
-        slider("window", "Training window end t_w", 1.0, 12.0, 0.5)
-        slider("samples", "Samples in the window", 8, 64, 1)
-        slider("noise", "Noise (fraction of each population's spread)", 0.0, 0.3, 0.01)
-    with c3:
-        st.markdown("**Training and prediction**")
-        slider("epochs", "Epochs", 100, 5000, 100)
-        chosen["lr"] = st.select_slider(
-            f"Adam learning rate (decays to {100 * lv.FINAL_RATE:g} %)",
-            lv.RATES,
-            D.lr,
-            key="lv_lr",
-            **ui.BOUND,
-        )
-        chosen["grow"] = st.checkbox(
-            "Grow the window (fit 30 %, then 60 % of the samples first)",
-            D.grow,
-            key="lv_grow",
-            help=f"{lv.WARMUP_EPOCHS} epochs on each part first. A direct fit of several "
-            "cycles can settle in a poor local minimum: compare the preset 'Fit all samples at "
-            "once'.",
-            **ui.BOUND,
-        )
-        chosen["seed"] = int(st.number_input("Seed", 0, 9999, D.seed, 1, key="lv_seed", **ui.BOUND))
-        slider("horizon", "Prediction horizon", 2.0, 40.0, 1.0)
-ui.share_link("Training is deterministic for a given seed: the link retrains the same network.")
+teach.glossary("neural ODE", "tolerance", "XLA", where=st.sidebar)
+
+# ----------------------------------------------------------------------------- first screen
+st.title("Lotka–Volterra: predators and prey")
+st.markdown(
+    "A neural ODE sees the two populations only on a **training window** [0, t_w] and must "
+    "learn the rule that drives them; then it runs on alone. If it learned the rule and not "
+    "just the curve, the cycles go on beyond the window."
+)
+answer = teach.question("lv_question", lv.QUESTION, lv.QUESTION_OPTIONS)
+with ui.controls():
+    c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
+    slider("window", "Training window end t_w", 1.0, 12.0, 0.5, where=c1)
+    slider("horizon", "Prediction horizon", 2.0, 40.0, 1.0, where=c2)
+    chosen["grow"] = c3.checkbox(
+        "Grow the window (30 %, 60 %, then all samples)",
+        D.grow,
+        key="lv_grow",
+        help=f"{lv.WARMUP_EPOCHS} epochs on each part first. A direct fit of several "
+        "cycles can settle in a poor local minimum: compare the preset 'Fit all samples at "
+        "once'.",
+        **ui.BOUND,
+    )
+
+with ui.controls(st.sidebar):
+    st.markdown("**The true system**")
+    slider("alpha", "α (prey growth)", 0.2, 3.0, 0.1)
+    slider("beta", "β (predation)", 0.2, 3.0, 0.1)
+    slider("gamma", "γ (predator death)", 0.2, 4.0, 0.1)
+    slider("delta", "δ (predator growth)", 0.2, 3.0, 0.1)
+    st.markdown("**Observations**")
+    slider("prey0", "Initial prey x(0)", 0.2, 6.0, 0.1)
+    slider("pred0", "Initial predators y(0)", 0.2, 6.0, 0.1)
+    slider("samples", "Samples in the window", 8, 64, 1)
+    slider("noise", "Noise (fraction of each population's spread)", 0.0, 0.3, 0.01)
+    st.markdown("**Training**")
+    slider("epochs", "Epochs", 100, 5000, 100)
+    chosen["lr"] = st.select_slider(
+        f"Adam learning rate (decays to {100 * lv.FINAL_RATE:g} %)",
+        lv.RATES,
+        D.lr,
+        key="lv_lr",
+        **ui.BOUND,
+    )
+    chosen["seed"] = int(st.number_input("Seed", 0, 9999, D.seed, 1, key="lv_seed", **ui.BOUND))
+ui.share_link(
+    "Training is deterministic for a given seed: the link retrains the same network.", st.sidebar
+)
 
 settings = lv.LotkaVolterraSettings(**chosen)
 result = ui.result_of(lv.lesson, settings)
 fit, data = result.fit, result.data
+preset = teach.matching_preset(lv.PRESETS, st.session_state.get("lv_preset"), settings)
 
 
 def percent(error: float, missing: str) -> str:
     return f"{100 * error:.1f} %" if np.isfinite(error) else missing
 
 
-answer = teach.question("lv_question", lv.QUESTION, lv.QUESTION_OPTIONS)
-m1, m2, m3, m4 = st.columns(4)
-m1.metric("Error on the window", percent(result.error_window, "failed"))
-m2.metric("Error beyond the window", percent(result.error_beyond, "–"))
-m3.metric("Final loss", f"{fit.final_loss:.3g}" if np.isfinite(fit.final_loss) else "–")
-m4.metric("Training time", f"{fit.seconds:.1f} s")
 if fit.diverged:
     ui.problem(divergence_advice(lv.SOLVE, settings.lr))
 if not result.learned_ok:
@@ -97,21 +89,28 @@ if not result.learned_ok:
         "Try more epochs, growing the window, or a longer training window."
     )
 
-curves = {
-    "true": (result.ts, result.true),
-    "learned": (result.ts, result.learned),
-    "data": (data.ts, data.noisy),
+
+def populations(learned: np.ndarray) -> pd.DataFrame:
+    """The chart's rows: true and `learned` populations over [0, horizon], the samples."""
+    curves = {
+        "true": (result.ts, result.true),
+        "learned": (result.ts, learned),
+        "data": (data.ts, data.noisy),
+    }
+    return pd.concat(
+        [nc.series_frame(ts, ys, NAMES, source) for source, (ts, ys) in curves.items()],
+        ignore_index=True,
+    )
+
+
+axes = {  # fixed axes: the same in the main chart and in every frame of Play
+    "y_title": "population",
+    "window_end": settings.window,
+    "regions": ((settings.window, result.horizon, BEYOND),),
+    "x_domain": (0.0, result.horizon),
+    "y_domain": lv.population_domain(result),
 }
-series = pd.concat(
-    [nc.series_frame(ts, ys, NAMES, source) for source, (ts, ys) in curves.items()],
-    ignore_index=True,
-)
-ui.chart(nc.time_series_chart, series, y_title="population", window_end=settings.window)
-st.caption(
-    "Points: the observed samples. Solid: the true populations. Dashed: the neural ODE, started "
-    "from the first sample. The grey line marks the end of the training window. The errors are "
-    "relative path errors ‖u_θ − u‖ / ‖u‖ of the learned against the true populations."
-)
+ui.chart(nc.time_series_chart, populations(result.learned), **axes)
 revealed = lv.beyond_answer(result)
 if revealed is None:
     st.caption(
@@ -120,44 +119,134 @@ if revealed is None:
     )
 else:
     teach.reveal(answer, *revealed)
+st.caption(
+    "Colour is the population (prey green, predators brown); solid the true populations, "
+    "dashed the neural ODE started from the first sample, points the observed samples. The "
+    "grey band is beyond the training window: no sample there was used in training."
+)
 if note := lv.orbit_note(result):
     st.caption(note)
-teach.what_you_should_see(
-    lv.SHOULD_SEE, st.session_state.get("lv_preset") or next(iter(lv.PRESETS))
+teach.what_you_should_see(lv.SHOULD_SEE, preset)
+m1, m2, m3, m4 = st.columns(4)
+m1.metric(
+    "Error on the window",
+    percent(result.error_window, "failed"),
+    help="Relative path error ‖u_θ − u‖ / ‖u‖ of the learned against the true populations, "
+    "over [0, t_w].",
 )
-left, right = st.columns(2)
-phase = pd.concat(
-    [nc.path_frame(ts, ys, source) for source, (ts, ys) in curves.items()], ignore_index=True
+m2.metric(
+    "Error beyond the window",
+    percent(result.error_beyond, "–"),
+    help="The same error from t_w to the horizon.",
 )
-ui.chart(nc.phase_plane_chart, phase, x_title=NAMES[0], y_title=NAMES[1], where=left)
-left.caption("The phase plane: true orbits are closed curves.")
-conserved = pd.concat(
-    [
-        nc.series_frame(result.ts, lv.conserved(settings.params, ys), ["H"], source)
-        for source, ys in (("true", result.true), ("learned", result.learned))
-    ],
-    ignore_index=True,
-).dropna()
-ui.chart(
-    nc.time_series_chart, conserved, y_title="H(x, y)", window_end=settings.window, where=right
-)
-right.caption("The conserved quantity H along the true and the learned path.")
+m3.metric("Final loss", f"{fit.final_loss:.3g}" if np.isfinite(fit.final_loss) else "–")
+m4.metric("Training time", f"{fit.seconds:.1f} s")
 
-with st.expander("Training history"):
-    history = pd.DataFrame({"epoch": np.arange(1, fit.epochs + 1), "loss": fit.losses})
-    ui.chart(nc.history_chart, history, y_title="loss (sum of squares, standardised)")
-    jumps = lv.loss_jumps(fit) if settings.grow else []
-    if jumps:
-        st.caption(
-            "With a growing window, the loss goes "
-            + " and ".join(f"from {a:.3g} to {b:.3g} at epoch {e}" for e, a, b in jumps)
-            + ", as more samples join the sum. The last stage fits all of them."
+# ----------------------------------------------------------------------------- training, played
+st.subheader("Watch it train")
+epochs_shown = lv.frame_epochs(result.settings)
+history = pd.DataFrame({"epoch": np.arange(1, fit.epochs + 1), "loss": fit.losses})
+loss_axis = nc.log_domain(fit.losses)
+
+
+def draw(i: int) -> None:
+    """Frame i: the learned populations after epochs_shown[i] epochs, and the loss until then."""
+    left, right = st.columns([3, 2])
+    if i == len(epochs_shown) - 1:  # the finished fit: no replay needed
+        learned, done = result.learned, fit.epochs
+    else:
+        with st.spinner("Replaying the training (once) …"):
+            frames = lv.training_frames(result.settings, result.horizon)
+        k = min(i, len(frames["epochs"]) - 1)
+        learned, done = frames["learned"][k], int(frames["epochs"][k])
+    ui.chart(nc.time_series_chart, populations(learned), **axes, where=left)
+    so_far = history[history["epoch"] <= done]
+    if nc.can_draw(so_far, "loss", log=True):
+        ui.chart(
+            nc.history_chart,
+            so_far,
+            y_title="loss (standardised)",
+            x_domain=(0, max(fit.epochs, 1)),
+            y_domain=loss_axis,
+            where=right,
+        )
+    else:
+        right.caption(
+            "Epoch 0: no loss yet (the field is untrained)."
+            if done == 0
+            else "No finite positive loss to draw on a log axis."
         )
 
-st.subheader("How it works")
-s = settings
-st.markdown(
-    rf"""
+
+# New settings, new frames: open on the finished fit, not on the old fit's frame number.
+if st.session_state.get("lv_train_of") != (result.settings, result.horizon):
+    st.session_state["lv_train_of"] = (result.settings, result.horizon)
+    st.session_state["lv_train_frame"] = len(epochs_shown) - 1
+    st.session_state["lv_train_playing"] = False
+play.player("lv_train", play.frame_labels(epochs_shown, "epoch {:g}"), draw, title="epoch")
+jumps = lv.loss_jumps(fit) if settings.grow else []
+st.caption(
+    "**Play** replays the training chunk by chunk, from the untrained field (epoch 0) to the "
+    "finished fit, on the axes of the chart above; right, the loss (sum of squares of the "
+    "standardised populations) so far."
+    + (
+        " With a growing window, the loss goes "
+        + " and ".join(f"from {a:.3g} to {b:.3g} at epoch {e}" for e, a, b in jumps)
+        + ", as more samples join the sum. The last stage fits all of them."
+        if jumps
+        else ""
+    )
+)
+
+# ----------------------------------------------------------------------------- further sections
+with ui.more("More: the phase plane, the conserved quantity, and how it works"):
+    left, right = st.columns(2)
+    phase = pd.concat(
+        [
+            nc.path_frame(result.ts, result.true, "true"),
+            nc.path_frame(result.ts, result.learned, "learned"),
+            nc.path_frame(data.ts, data.noisy, "data"),
+        ],
+        ignore_index=True,
+    )
+    ui.chart(nc.phase_plane_chart, phase, x_title=NAMES[0], y_title=NAMES[1], where=left)
+    left.caption(
+        "The phase plane, on equal scales: true orbits (solid, near-black) are closed curves; "
+        "the learned one is dashed orange."
+    )
+    conserved = pd.concat(
+        [
+            nc.series_frame(result.ts, lv.conserved(settings.params, ys), ["H"], source)
+            for source, ys in (("true", result.true), ("learned", result.learned))
+        ],
+        ignore_index=True,
+    ).dropna()
+    if nc.can_draw(conserved, "value"):
+        ui.chart(
+            nc.time_series_chart,
+            conserved,
+            y_title="H(x, y)",
+            window_end=settings.window,
+            regions=((settings.window, result.horizon, BEYOND),),
+            x_domain=(0.0, result.horizon),
+            color_by="source",
+            where=right,
+        )
+    else:
+        right.caption("H is not defined here: a learned population is zero or negative throughout.")
+    right.caption(
+        "The conserved quantity H along the true path (solid, near-black) and the learned one "
+        "(dashed, orange); H needs both populations positive, so it stops where one is not."
+    )
+
+    st.subheader("How it works")
+    st.latex(r"\dot x = \alpha x - \beta x y, \qquad \dot y = \delta x y - \gamma y .")
+    s = settings
+    st.markdown(
+        rf"""
+The notes' exercise: model the Lotka–Volterra system with a neural ODE. Prey $x$ grow on their
+own and are eaten; predators $y$ starve on their own and grow by eating.
+
 1. **Data.** The true system is solved from $(x_0, y_0) = ({s.prey0:g}, {s.pred0:g})$ and sampled
    {s.samples} times on $[0, {s.window:g}]$ (plus noise if you ask for it).
 2. **Scaling.** Populations are positive, of order one to ten with the default parameters,
@@ -180,6 +269,6 @@ st.markdown(
    that: a small error in $V$ makes the learned orbit spiral slowly in or out, and a small error
    in the period shifts the phase, so the error beyond the window tends to grow with the
    horizon (with the default settings it does, from horizon 10 to 40). Try a longer window,
-   fewer samples, or noise, and watch the right-hand chart.
+   fewer samples, or noise, and watch the chart of H.
 """
-)
+    )

@@ -12,8 +12,16 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from resode_ui import palette
+
 SOURCE_DASH = {"true": [1, 0], "learned": [6, 3], "data": [1, 0], "ResNet": [2, 2]}
-ARROW_SIZE = 140
+ARROW_SIZE = 170
+PLANE_SIZE = 300  # px: the square plot of a phase plane, a vector field or an error map
+# Components of a state (u₁, u₂; prey, predators; a file's columns) in the palette's order;
+# beyond the palette's two, colours no model or solver uses on these pages.
+MORE_COMPONENTS = ("#e377c2", "#17becf", "#9467bd", "#bcbd22", "#7f7f7f", "#1f77b4")
+SHADES = (0.07, 0.13)  # grey of the held-out band, then of the band beyond the data
+SAMPLES = "samples"  # the legend's name for the observed points
 
 
 def _require(df: pd.DataFrame, columns: tuple[str, ...]) -> None:
@@ -33,14 +41,72 @@ def _log_axis_domain(values) -> list[float] | None:
     ]
 
 
+def log_domain(values) -> list[float] | None:
+    """A log axis's fixed domain for these values: from the power of ten below the smallest
+    positive one to the power above the largest (None: nothing positive)."""
+    return _log_axis_domain(values)
+
+
 def _positive(df: pd.DataFrame, column: str) -> pd.DataFrame:
     """Rows a log scale can draw (finite and > 0)."""
     values = pd.to_numeric(df[column], errors="coerce")
     return df[np.isfinite(values) & (values > 0)]
 
 
+def can_draw(df: pd.DataFrame, column: str, *, log: bool = False) -> bool:
+    """Whether a chart of `column` has anything to draw (finite values; > 0 on a log axis).
+    A page shows a sentence instead of a chart that cannot."""
+    if column not in df.columns or df.empty:
+        return False
+    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=np.float64)
+    return bool(np.any(np.isfinite(values) & ((values > 0) if log else True)))
+
+
 # Viridis without its pale yellow end, which vanishes on a white page: for ordered values.
-ORDERED_SCHEME = {"name": "viridis", "extent": [0.0, 0.8]}
+ORDERED_SCHEME = palette.ORDERED_SCHEME
+# Arrows are thin marks: their fast end stops at a mid green that stays clear on white.
+QUIVER_SCHEME = {"name": "viridis", "extent": [0.0, 0.7]}
+
+
+def padded_domain(values, pad: float = 0.08) -> tuple[float, float] | None:
+    """[min, max] of the finite values, widened by `pad` of their range on each side."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return None
+    low, high = float(v.min()), float(v.max())
+    margin = pad * (high - low) if high > low else max(abs(high), 1.0) * pad
+    return low - margin, high + margin
+
+
+def square_domains(x_domain, y_domain) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The two domains widened about their centres to the same span: on a square plot, the
+    same units per pixel on both axes (a circle looks like a circle)."""
+    span = max(x_domain[1] - x_domain[0], y_domain[1] - y_domain[0])
+    centres = ((x_domain[0] + x_domain[1]) / 2, (y_domain[0] + y_domain[1]) / 2)
+    return tuple((c - span / 2, c + span / 2) for c in centres)
+
+
+def _square(chart, size: int) -> alt.HConcatChart:
+    """A plot of size × size px whatever the page's width: Streamlit stretches a single
+    view to the column, but leaves a concatenation at the size it asks for."""
+    return alt.hconcat(chart.properties(width=size, height=size))
+
+
+def component_colors(labels) -> tuple[list[str], list[str]]:
+    """(domain, range): the components in first-seen order, u₁ green and u₂ brown first."""
+    domain = list(dict.fromkeys(labels))
+    colors = [*palette.COMPONENTS, *MORE_COMPONENTS]
+    return domain, [colors[k % len(colors)] for k in range(len(domain))]
+
+
+def _source_colors(labels, colors=None) -> tuple[list[str], list[str]]:
+    """(domain, range) for true/learned/data and named runs: the palette's colours, or
+    `colors` ((label, colour) pairs) for the labels it names."""
+    named = dict(colors or ())
+    domain, default = palette.colors_for(labels)
+    return domain, [named.get(label, c) for label, c in zip(domain, default, strict=True)]
+
 
 # ----------------------------------------------------------------------------- trajectories
 
@@ -80,23 +146,70 @@ def path_frame(ts, ys, source: str, trajectory: int = 1) -> pd.DataFrame:
     )
 
 
+def _bands(regions, *, top: bool = True) -> list[alt.Chart]:
+    """Grey bands behind the curves, e.g. beyond the training window, each labelled at the
+    top left of its band; regions: (start, end, label), darker one after the other."""
+    rows = [
+        {"start": float(a), "end": float(b), "label": label, "shade": SHADES[min(k, 1)]}
+        for k, (a, b, label) in enumerate(regions)
+        if np.isfinite(a) and np.isfinite(b) and b > a
+    ]
+    if not rows:
+        return []
+    frame = pd.DataFrame(rows)
+    band = (
+        alt.Chart(frame)
+        .mark_rect(color="#000000")
+        .encode(
+            x="start:Q",
+            x2="end:Q",
+            opacity=alt.Opacity("shade:Q", scale=None, legend=None),
+            tooltip=["label"],
+        )
+    )
+    label = (
+        alt.Chart(frame)
+        .mark_text(align="left", baseline="top" if top else "bottom", dx=4, color="#333333")
+        .encode(x="start:Q", y=alt.value(4) if top else alt.value(0), text="label:N")
+    )
+    return [band, label]
+
+
 def time_series_chart(
     df: pd.DataFrame,
     *,
     y_title: str = "state",
     window_end: float | None = None,
+    regions: tuple = (),
+    x_domain: tuple[float, float] | None = None,
+    y_domain: tuple[float, float] | None = None,
+    color_by: str = "series",
     height: int = 320,
 ) -> alt.LayerChart:
     """States against time: columns t, value, series (e.g. "u₁"), source ("true"/"learned"/"data").
 
-    "true" and "learned" are lines (learned dashed); "data" are the observed samples,
-    drawn as points. window_end draws a rule where the training window ends.
+    Colour tells the components apart (`color_by="series"`: u₁ green, u₂ brown, as on every
+    page) and the dash true (solid) from learned (dashed); "data" are the observed samples,
+    drawn as points. For a single quantity, `color_by="source"` colours true near-black and
+    learned orange instead. `regions` ((start, end, label), …) shades bands behind the
+    curves, e.g. the times beyond the training window; `window_end` draws a rule where the
+    training window ends. Fixed `x_domain`/`y_domain` keep the axes still while a slider
+    moves; curves that leave them are clipped.
     """
     _require(df, ("t", "value", "series", "source"))
-    color = alt.Color("series:N", title=None)
+    if color_by == "series":
+        domain, colors = component_colors(df["series"])
+        color = alt.Color("series:N", title=None, scale=alt.Scale(domain=domain, range=colors))
+    else:
+        domain, colors = _source_colors(df["source"])
+        color = alt.Color(
+            "source:N", title=None, scale=alt.Scale(domain=domain, range=colors), legend=None
+        )
+    x_scale = alt.Scale(domain=list(x_domain), nice=False) if x_domain else alt.Scale()
+    y_scale = alt.Scale(domain=list(y_domain), nice=False) if y_domain else alt.Scale(zero=False)
     base = alt.Chart(df).encode(
-        x=alt.X("t:Q", title="t"),
-        y=alt.Y("value:Q", title=y_title),
+        x=alt.X("t:Q", title="t", scale=x_scale, axis=alt.Axis(tickCount=10)),
+        y=alt.Y("value:Q", title=y_title, scale=y_scale),
         color=color,
         tooltip=[
             "series",
@@ -108,20 +221,33 @@ def time_series_chart(
     drawn, dash_range = _line_dashes(df)
     lines = (
         base.transform_filter(alt.datum.source != "data")
-        .mark_line(strokeWidth=2)
+        .mark_line(strokeWidth=2.5, clip=True)
         .encode(
             strokeDash=alt.StrokeDash(
                 "source:N",
                 title=None,
                 scale=alt.Scale(domain=drawn, range=dash_range),
+                legend=alt.Legend(symbolStrokeColor="#222222", symbolSize=400),
             ),
             detail="source:N",
         )
     )
-    points = base.transform_filter(alt.datum.source == "data").mark_point(
-        filled=True, size=45, opacity=0.9
+    points = (
+        base.transform_filter(alt.datum.source == "data")
+        .transform_calculate(kind=f"'{SAMPLES}'")
+        .mark_point(filled=True, size=45, opacity=0.9, clip=True)
+        .encode(
+            shape=alt.Shape(
+                "kind:N",
+                title=None,
+                scale=alt.Scale(domain=[SAMPLES], range=["circle"]),
+                legend=alt.Legend(symbolFillColor="#222222"),
+            )
+        )
     )
-    layers = [lines, points]
+    layers = [*_bands(regions), lines]
+    if (df["source"] == "data").any():
+        layers.append(points)
     if window_end is not None:
         rule = (
             alt.Chart(pd.DataFrame({"t": [window_end], "label": ["end of training window"]}))
@@ -137,44 +263,64 @@ def phase_plane_chart(
     *,
     x_title: str = "u₁",
     y_title: str = "u₂",
-    height: int = 320,
+    height: int = PLANE_SIZE,
     domain: tuple[float, float] | None = None,
-) -> alt.LayerChart:
-    """Paths in the plane: columns x, y, t, source, trajectory (an id per path).
+    colors: tuple = (),
+) -> alt.HConcatChart:
+    """Paths in the plane on a square plot with equal scales: columns x, y, t, source,
+    trajectory (an id per path).
 
-    Lines are drawn in time order; "data" rows are drawn as points; the first point of
-    each true path is marked with a ring.
+    Colour names the source (true near-black, learned orange; `colors` gives (label, colour)
+    pairs for other sources, e.g. runs A and B); learned lines are dashed, "data" rows are
+    points, and the first point of each true path is marked with a ring. `domain` fixes
+    both axes; otherwise they span the true paths and the data (else everything), widened
+    to the same span, and a learned path that strays outside is clipped.
     """
     _require(df, ("x", "y", "t", "source", "trajectory"))
     drawn, dash_range = _line_dashes(df)
-    scale = alt.Scale(domain=list(domain)) if domain is not None else alt.Scale(zero=False)
+    if domain is not None:
+        x_domain = y_domain = tuple(domain)
+    else:
+        reference = df[df["source"].isin(["true", "data"])]
+        reference = reference if len(reference) else df
+        x_domain = padded_domain(reference["x"]) or (-1.0, 1.0)
+        y_domain = padded_domain(reference["y"]) or (-1.0, 1.0)
+        x_domain, y_domain = square_domains(x_domain, y_domain)
+    sources, colors = _source_colors(df["source"], colors)
     base = alt.Chart(df).encode(
-        x=alt.X("x:Q", title=x_title, scale=scale),
-        y=alt.Y("y:Q", title=y_title, scale=scale),
-        color=alt.Color("source:N", title=None),
+        x=alt.X("x:Q", title=x_title, scale=alt.Scale(domain=list(x_domain), nice=False)),
+        y=alt.Y("y:Q", title=y_title, scale=alt.Scale(domain=list(y_domain), nice=False)),
+        color=alt.Color(
+            "source:N",
+            title=None,
+            scale=alt.Scale(domain=sources, range=colors),
+            legend=alt.Legend(orient="bottom", symbolType="stroke"),
+        ),
         tooltip=["source", "trajectory", alt.Tooltip("t:Q", format=".3f")],
     )
     lines = (
         base.transform_filter(alt.datum.source != "data")
-        .mark_line(strokeWidth=2)
+        .mark_line(strokeWidth=2.5, clip=True)
         .encode(
             order="t:Q",
             detail="trajectory:N",
-            # No legend=None here: colour and dash share the field, and Vega-Lite would then
-            # drop the merged legend (A vs B had none).
+            # No legend=None here: colour and dash share the field, and Vega-Lite then
+            # merges them into one legend (with legend=None on one, A vs B had none).
             strokeDash=alt.StrokeDash(
                 "source:N", title=None, scale=alt.Scale(domain=drawn, range=dash_range)
             ),
         )
     )
-    points = base.transform_filter(alt.datum.source == "data").mark_point(filled=True, size=35)
+    points = base.transform_filter(alt.datum.source == "data").mark_point(
+        filled=True, size=35, clip=True
+    )
     starts = (
         base.transform_filter(alt.datum.source == "true")
         .transform_window(rank="rank()", groupby=["trajectory"], sort=[alt.SortField("t")])
         .transform_filter(alt.datum.rank == 1)
-        .mark_point(size=90, strokeWidth=2)
+        .mark_point(size=90, strokeWidth=2, clip=True)
     )
-    return alt.layer(lines, points, starts).properties(height=height)
+    return _square(alt.layer(lines, points, starts), height)
 
 
 # ----------------------------------------------------------------------------- vector fields
@@ -205,23 +351,27 @@ def quiver_chart(
     *,
     title: str,
     color_domain: tuple[float, float] | None = None,
-    height: int = 300,
-) -> alt.Chart:
-    """A vector field as arrows of equal size: columns x, y, angle, log10_speed, speed.
+    height: int = PLANE_SIZE,
+) -> alt.HConcatChart:
+    """A vector field as arrows of equal size on a square plot: columns x, y, angle,
+    log10_speed, speed.
 
-    Arrows show the direction; colour shows log₁₀ of the speed (pass the same
-    color_domain to two charts to compare them).
+    Arrows show the direction; colour shows log₁₀ of the speed, from dark purple (slow) to
+    green (fast), never pale yellow (pass the same color_domain to two charts to compare them).
     """
     _require(df, ("x", "y", "angle", "log10_speed", "speed"))
-    scale = alt.Scale(scheme=ORDERED_SCHEME)
+    scale = alt.Scale(scheme=QUIVER_SCHEME)
     if color_domain is not None:
-        scale = alt.Scale(scheme=ORDERED_SCHEME, domain=list(color_domain), clamp=True)
-    return (
+        scale = alt.Scale(scheme=QUIVER_SCHEME, domain=list(color_domain), clamp=True)
+    x_domain, y_domain = square_domains(
+        padded_domain(df["x"], 0.06) or (-1.0, 1.0), padded_domain(df["y"], 0.06) or (-1.0, 1.0)
+    )
+    chart = (
         alt.Chart(df, title=title)
-        .mark_point(shape="arrow", filled=True, size=ARROW_SIZE, opacity=0.9)
+        .mark_point(shape="arrow", filled=True, size=ARROW_SIZE, opacity=1.0)
         .encode(
-            x=alt.X("x:Q", title="u₁"),
-            y=alt.Y("y:Q", title="u₂"),
+            x=alt.X("x:Q", title="u₁", scale=alt.Scale(domain=list(x_domain), nice=False)),
+            y=alt.Y("y:Q", title="u₂", scale=alt.Scale(domain=list(y_domain), nice=False)),
             angle=alt.Angle("angle:Q", scale=alt.Scale(domain=[0, 360], range=[0, 360])),
             color=alt.Color("log10_speed:Q", title="log₁₀ |V|", scale=scale),
             tooltip=[
@@ -230,8 +380,8 @@ def quiver_chart(
                 alt.Tooltip("speed:Q", format=".3g"),
             ],
         )
-        .properties(height=height)
     )
+    return _square(chart, height)
 
 
 # ----------------------------------------------------------------------------- histories
@@ -243,23 +393,34 @@ def history_chart(
     y: str = "loss",
     y_title: str = "loss",
     log: bool = True,
+    x_domain: tuple[float, float] | None = None,
+    y_domain: tuple[float, float] | None = None,
+    colors: tuple = (),
     height: int = 260,
 ) -> alt.Chart:
-    """A training history: columns epoch, <y>, and optionally series (one line each)."""
+    """A training history: columns epoch, <y>, and optionally series (one line each, in the
+    palette's colours or `colors`' (label, colour) pairs; a single line is the learned model's
+    orange). Fixed `x_domain` and `y_domain` keep the axes still while the curve grows."""
     _require(df, ("epoch", y))
     data = _positive(df, y) if log else df
+    y_scale = {"type": "log"} if log else {"zero": False}
+    if y_domain is not None:
+        y_scale.update(domain=list(y_domain), nice=False)
+    x_scale = alt.Scale(domain=list(x_domain), nice=False) if x_domain else alt.Scale()
     encoding = {
-        "x": alt.X("epoch:Q", title="epoch"),
-        "y": alt.Y(
-            f"{y}:Q",
-            title=y_title,
-            scale=alt.Scale(type="log") if log else alt.Scale(zero=False),
-        ),
+        "x": alt.X("epoch:Q", title="epoch", scale=x_scale),
+        "y": alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(**y_scale)),
         "tooltip": ["epoch", alt.Tooltip(f"{y}:Q", format=".4g")],
     }
+    mark = {"strokeWidth": 2, "clip": True}
     if "series" in df.columns:
-        encoding["color"] = alt.Color("series:N", title=None)
-    return alt.Chart(data).mark_line(strokeWidth=2).encode(**encoding).properties(height=height)
+        domain, range_ = _source_colors(df["series"], colors)
+        encoding["color"] = alt.Color(
+            "series:N", title=None, scale=alt.Scale(domain=domain, range=range_)
+        )
+    else:
+        mark["color"] = palette.LEARNED
+    return alt.Chart(data).mark_line(**mark).encode(**encoding).properties(height=height)
 
 
 # ----------------------------------------------------------------------------- error maps
@@ -284,15 +445,21 @@ def heatmap_frame(points, values, *, column: str = "error_pct") -> pd.DataFrame:
     )
 
 
+# The error map's colours: dark purple (good, near 0 %) to orange (bad, at the cap): the
+# ordered inferno palette stopped before its pale-yellow end, so no cell reads as background.
+ERROR_SCHEME = {"name": "inferno", "extent": [0.0, 0.72]}
+
+
 def error_heatmap(
     df: pd.DataFrame,
     *,
     markers: pd.DataFrame | None = None,
     cap: float = 100.0,
     title: str = "relative error (%)",
-    height: int = 360,
-) -> alt.LayerChart:
-    """Relative error over a grid of initial conditions: columns from heatmap_frame.
+    height: int = PLANE_SIZE,
+) -> alt.HConcatChart:
+    """Relative error over a grid of initial conditions, on a square plot: columns from
+    heatmap_frame.
 
     Colours saturate at `cap` %; failed or non-finite cells are drawn at the cap.
     markers (columns x, y, label) mark e.g. the training initial conditions.
@@ -305,20 +472,22 @@ def error_heatmap(
     data["error_text"] = [
         f"{e:.1f} %" if np.isfinite(e) else "failed" for e in data["error_pct"].to_numpy()
     ]
+    x_domain, y_domain = square_domains(
+        (float(data["x0"].min()), float(data["x1"].max())),
+        (float(data["y0"].min()), float(data["y1"].max())),
+    )
     cells = (
         alt.Chart(data, title=title)
         .mark_rect()
         .encode(
-            x=alt.X("x0:Q", title="u₁(0)", scale=alt.Scale(zero=False, nice=False)),
+            x=alt.X("x0:Q", title="u₁(0)", scale=alt.Scale(domain=list(x_domain), nice=False)),
             x2="x1:Q",
-            y=alt.Y("y0:Q", title="u₂(0)", scale=alt.Scale(zero=False, nice=False)),
+            y=alt.Y("y0:Q", title="u₂(0)", scale=alt.Scale(domain=list(y_domain), nice=False)),
             y2="y1:Q",
             color=alt.Color(
                 "shown_pct:Q",
                 title="error %",
-                # Dark = good; "bad" ends at orange, never at a pale yellow that reads as
-                # empty background.
-                scale=alt.Scale(scheme={"name": "inferno", "extent": [0.0, 0.75]}, domain=[0, cap]),
+                scale=alt.Scale(scheme=ERROR_SCHEME, domain=[0, cap]),
             ),
             tooltip=[
                 alt.Tooltip("u1:Q", format=".2f"),
@@ -332,12 +501,12 @@ def error_heatmap(
         _require(markers, ("x", "y", "label"))
         layers.append(
             alt.Chart(markers)
-            .mark_point(filled=True, size=70, stroke="black", strokeWidth=1)
+            .mark_point(filled=True, size=80, stroke="black", strokeWidth=1.5)
             .encode(
                 x="x:Q",
                 y="y:Q",
                 color=alt.value("white"),
-                shape=alt.Shape("label:N", title=None),
+                shape=alt.Shape("label:N", title=None, legend=alt.Legend(orient="bottom")),
                 tooltip=[
                     "label",
                     alt.Tooltip("x:Q", format=".2f"),
@@ -345,7 +514,7 @@ def error_heatmap(
                 ],
             )
         )
-    return alt.layer(*layers).properties(height=height)
+    return _square(alt.layer(*layers), height)
 
 
 # ----------------------------------------------------------------------------- solvers

@@ -283,3 +283,39 @@ def _shared(key, train: Train, total, label, persist, slots) -> rc.OdeFit:
         for slot in slots:
             if slot is not None:
                 slot.empty()
+
+
+# ----------------------------------------------------------------------------- replays (Play)
+
+CHUNKS, CHUNK_CAPACITY = 20, 256  # rc.fit_ode's defaults: about 20 chunks of ≤ 256 epochs
+
+
+def chunk_ends(epochs: int, warmup: tuple = ()) -> list[int]:
+    """The epochs after which `rc.fit_ode(..., chunks=20)` reports a chunk (`on_chunk`), the
+    warm-up stages' (fraction, epochs) first: a Play's frame labels, known before the
+    replay runs. (Its tests compare them with a real fit's reports.)"""
+    stages = [int(n) for _, n in warmup] + [int(epochs)]
+    total, ends, offset = sum(stages), [], 0
+    for n in stages:
+        share = max(1, round(CHUNKS * n / max(total, 1)))
+        size = min(CHUNK_CAPACITY, max(1, -(-n // share)))
+        done = 0
+        while done < n:
+            done += min(size, n - done)
+            ends.append(offset + done)
+        offset += n
+    return ends
+
+
+def snapshots(train: Callable[[Callable[[rc.OdeFit], None]], rc.OdeFit], model) -> tuple:
+    """((epochs, …), (model, …)): `model` (the untrained field, epoch 0), then the field
+    after every chunk of `train(on_chunk)`, a run of the same fit again. It runs the programs
+    the fit compiled, so a Play compiles nothing."""
+    epochs, models = [0], [model]
+
+    def keep(fit: rc.OdeFit) -> None:
+        epochs.append(fit.epochs)
+        models.append(fit.model)
+
+    train(keep)
+    return tuple(epochs), tuple(models)

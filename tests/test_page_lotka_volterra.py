@@ -42,6 +42,30 @@ def _series(at):
     return next(f for f in chart_frames(at) if "series" in f and NAMES <= set(f["series"]))
 
 
+def _walk(node):
+    children = getattr(node, "children", None)
+    if children:
+        for k in sorted(children):
+            yield from _walk(children[k])
+    else:
+        yield node
+
+
+def _above_the_first_chart(at) -> list[str]:
+    """The keys of the widgets above the page's first chart, in page order."""
+    keys = []
+    for node in _walk(at.main):
+        if getattr(node, "type", None) == "vega_lite_chart":
+            return keys
+        if getattr(node, "key", None):
+            keys.append(node.key)
+    return keys
+
+
+def _learned(frame) -> np.ndarray:
+    return frame[frame["source"] == "learned"]["value"].to_numpy()
+
+
 def _training_time(at) -> str:
     return next(m.value for m in at.metric if m.label == "Training time")
 
@@ -54,6 +78,11 @@ def test_default_fit_extrapolates_beyond_the_window():
     series = _series(at)
     data = series[series["source"] == "data"]
     assert len(data) == 2 * 40 and data["t"].max() == 5.0
+    # The first screen: the question and three controls, then the populations, the times
+    # beyond the training window shaded.
+    assert _above_the_first_chart(at) == ["lv_question", "lv_window", "lv_horizon", "lv_grow"]
+    bands = series.dropna(subset=["shade"])
+    assert list(zip(bands["start"], bands["end"], strict=True)) == [(5.0, 15.0)]
     assert series[series["source"] == "learned"]["t"].max() == 15.0
     # The page shows what the lesson computes for the same settings.
     with training.quietly():
@@ -131,6 +160,29 @@ def test_slider_moves_to_new_values_do_not_recompile(compile_counter):
     at.select_slider(key="lv_lr").set_value(0.01).run()
     _clean(at)
     assert compile_counter.count == 0
+    # Play replays the training (warm-up stages included) chunk by chunk, compiling nothing.
+    settings = lv.LotkaVolterraSettings(epochs=300, noise=0.03, alpha=1.4, lr=0.01).fit()
+    last = len(lv.frame_epochs(settings)) - 1
+    assert at.session_state["lv_train_frame"] == last  # new settings open on the finished fit
+    finished = _learned(chart_frames(at)[1])
+    at.button(key="lv_train_play").click().run()
+    _clean(at)
+    first = _learned(chart_frames(at)[1])
+    at.run()  # what the timer does: one frame per run
+    second = _learned(chart_frames(at)[1])
+    at.button(key="lv_train_step").click().run()
+    _clean(at)
+    assert at.session_state["lv_train_frame"] == 2 and not at.session_state["lv_train_playing"]
+    assert compile_counter.count == 0
+    assert not np.allclose(first, second) and not np.allclose(first, finished)
+    np.testing.assert_allclose(_learned(chart_frames(at)[0]), finished)  # the main chart stays
+    epochs, _ = lv._snapshots(settings)
+    assert list(epochs) == lv.frame_epochs(settings)
+    assert epochs[-1] == settings.total_epochs == 300 + 2 * lv.WARMUP_EPOCHS
+    frames = lv.training_frames(settings, 22.0)
+    with training.quietly():
+        result = lv.lesson(dataclasses.replace(settings, horizon=22.0))
+    np.testing.assert_allclose(frames["learned"][-1], result.learned, rtol=1e-4, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- links
@@ -184,13 +236,18 @@ def test_the_short_window_preset_and_a_link_that_hides_the_controls():
     assert _error(at, "on") < 0.1 and _error(at, "beyond") > 5 * _error(at, "on")
     assert any(lv.SHOULD_SEE[short] in c.value for c in at.caption)
     # A teacher's link: the same view, the controls folded away but still holding the values.
-    fresh = _page({**at.query_params, "lv_preset": short, "hide": "controls"})
+    fresh = _page({**at.query_params, "lv_preset": short, "hide": "controls", "present": "1"})
     _clean(fresh)
-    hidden = fresh.expander[0]
+    hidden = fresh.main.expander[0]
     assert hidden.label == "Settings (hidden by this link)"
     assert hidden.slider(key="lv_window").value == 2.0
-    assert hidden.selectbox(key="lv_preset").value == short
+    side = fresh.sidebar.expander[0]
+    assert side.label == "Settings (hidden by this link)"
+    assert side.selectbox(key="lv_preset").value == short
     assert _metrics(fresh) == _metrics(at)
+    # Presenter mode: the same first screen; the phase plane and the rest wait under "More".
+    assert _above_the_first_chart(fresh) == ["lv_question", "lv_window", "lv_horizon", "lv_grow"]
+    assert any(e.label.startswith("More: the phase plane") for e in fresh.expander)
 
 
 def test_a_tampered_link_falls_back_to_defaults():

@@ -14,6 +14,7 @@ from resode_ui import training
 from resode_ui.lessons import spiral
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "spiral.py")
+BEYOND_BAND = "beyond the training window"
 
 
 def _page(query: dict | None = None) -> AppTest:
@@ -37,8 +38,33 @@ def _messages(at) -> str:
 
 def _data_frame(at):
     """The samples drawn in the first time-series chart of the fit."""
-    series = next(f for f in chart_frames(at) if "source" in f and "t" in f)
+    series = next(f for f in chart_frames(at) if "series" in f and (f["source"] == "data").any())
     return series[series["source"] == "data"]
+
+
+def _walk(node):
+    children = getattr(node, "children", None)
+    if children:
+        for k in sorted(children):
+            yield from _walk(children[k])
+    else:
+        yield node
+
+
+def _above_the_first_chart(at) -> list[str]:
+    """The keys of the widgets above the page's first chart, in page order."""
+    keys = []
+    for node in _walk(at.main):
+        if getattr(node, "type", None) == "vega_lite_chart":
+            return keys
+        if getattr(node, "key", None):
+            keys.append(node.key)
+    return keys
+
+
+def _fit_chart(at):
+    """The data of Play's chart: the fit of the shown training trajectory."""
+    return next(f for f in chart_frames(at) if "series" in f and (f["source"] == "data").any())
 
 
 def test_defaults_reproduce_the_notes_fit():
@@ -52,6 +78,12 @@ def test_defaults_reproduce_the_notes_fit():
     first = data[data["t"] == 0.0].sort_values("series")["value"].to_numpy()
     np.testing.assert_allclose(first, [2.0, 0.0], atol=1e-6)  # u(0) = (2, 0)
     assert shown["Relative error over the path"].endswith("%")
+    # The first screen: the question and two main controls, then the extrapolation chart
+    # (true and learned from u₀, the times beyond the training window shaded).
+    assert _above_the_first_chart(at) == ["sp_question", "sp_data", "sp_epochs"]
+    main = chart_frames(at)[0]
+    assert set(main["source"].dropna()) == {"true", "learned"}
+    assert BEYOND_BAND in set(main["label"].dropna())
     # The page shows what the lesson computes for the same settings.
     with training.quietly():
         result = spiral.lesson(spiral.SpiralSettings())
@@ -82,10 +114,11 @@ def test_defaults_reproduce_the_notes_fit():
     assert any(observed in b.value and "As you predicted" in b.value for b in at.success)
     assert training.board().trainings == trainings  # answering never retrains
 
-    # More epochs give a lower loss.
+    # More epochs give a lower loss; the notes' note goes, as the settings are not its own.
     at.slider(key="sp_epochs").set_value(150).run()
     _clean(at)
     assert float(_metrics(at)["Final loss"]) < float(shown["Final loss"])
+    assert not any("What you should see" in c.value for c in at.caption)
     # Moving an extrapolation slider re-uses the fit instead of retraining it.
     trained_in = next(m.value for m in at.metric if m.label == "Training time")
     at.slider(key="sp_x_u1").set_value(-1.5).run()
@@ -131,7 +164,7 @@ def test_several_trajectories_and_a_preset():
     _clean(at)
     at.slider(key="sp_n_traj").set_value(6).run()
     _clean(at)
-    phase = next(f for f in chart_frames(at) if "trajectory" in f and "x" in f)
+    phase = next(f for f in chart_frames(at) if "trajectory" in f and "data" in set(f["source"]))
     assert set(phase["trajectory"]) == {1, 2, 3, 4, 5, 6}
     at.number_input(key="sp_traj_index").set_value(4).run()
     _clean(at)
@@ -162,6 +195,34 @@ def test_slider_moves_to_new_values_do_not_recompile(compile_counter):
     at.slider(key="sp_noise").set_value(0.03).run()
     _clean(at)
     assert compile_counter.count == 0
+    # Play replays the training chunk by chunk: the learned path moves, the loss curve grows,
+    # and nothing compiles (the replay runs the fit's own programs).
+    settings = spiral.SpiralSettings(epochs=35, lr=0.02, noise=0.03).fit()
+    last = len(spiral.frame_epochs(settings)) - 1
+    assert at.session_state["sp_train_frame"] == last  # new settings open on the finished fit
+    finished = _fit_chart(at)
+    at.button(key="sp_train_play").click().run()
+    _clean(at)
+    shown = []
+    for _ in range(3):
+        frame = _fit_chart(at)
+        shown.append(frame[frame["source"] == "learned"]["value"].to_numpy())
+        at.run()  # what the timer does: one frame per run
+    at.button(key="sp_train_step").click().run()
+    _clean(at)
+    assert at.session_state["sp_train_frame"] == 4 and not at.session_state["sp_train_playing"]
+    assert compile_counter.count == 0
+    assert not np.allclose(shown[0], shown[1]) and not np.allclose(shown[1], shown[2])
+    final = finished[finished["source"] == "learned"]["value"].to_numpy()
+    assert not np.allclose(shown[0], final)
+    # The frames are the fit itself: the labels known before the replay are its chunks, and
+    # its last frame is the page's finished fit.
+    epochs, _ = spiral._snapshots(settings)
+    assert list(epochs) == spiral.frame_epochs(settings) and epochs[-1] == 35
+    frames = spiral.training_frames(settings)
+    with training.quietly():
+        result = spiral.lesson(settings)
+    np.testing.assert_allclose(frames["learned"][-1], result.learned, rtol=1e-5, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- links
@@ -236,8 +297,10 @@ def test_the_notes_preset_compares_25_and_300_epochs_and_keeps_extrapolation():
 
 
 def test_a_tampered_link_falls_back_to_defaults():
+    """Also opened in presenter mode: the question, two controls and the main chart alone."""
     at = _page(
         {
+            "present": "1",
             "sp_epochs": "7",  # not on the slider's grid of 5
             "sp_solver": "rk45",
             "sp_x_u1": "9",
@@ -252,6 +315,15 @@ def test_a_tampered_link_falls_back_to_defaults():
     assert at.select_slider(key="sp_lr").value == 0.1
     assert at.select_slider(key="sp_dt").value == 0.02
     assert _metrics(at)["Epochs run"] in ("25", "7")  # Streamlit may snap 7 onto the slider
+    assert _above_the_first_chart(at) == ["sp_question", "sp_data", "sp_epochs"]
+    # The phase plane no longer stands beside the main chart: it waits under "More".
+    kinds = [getattr(node, "type", None) for node in _walk(at.main)]
+    first = kinds.index("vega_lite_chart")
+    assert kinds[first + 1] != "vega_lite_chart"
+    assert {e.label for e in at.expander} >= {
+        "More: the error from every start of the plane",
+        "More: the equation, the model and the notes' code",
+    }
 
 
 # ----------------------------------------------------------------------------- failures
@@ -368,6 +440,8 @@ def test_the_notes_on_one_trajectory_presets():
     assert longer.fit.final_loss < notes.fit.final_loss / 5
     assert longer.own_error_pct < notes.own_error_pct / 2
     assert longer.plane_error_pct >= notes.plane_error_pct
+    away = spiral.extrapolate(longer.settings, longer.fit.model, (1.0, 1.0), 3.0)
+    assert away["error"] > spiral.TRUSTED  # "as it does from u₀ = (1, 1) above"
     assert longest.own_error_pct < 3 and longest.plane_error_pct > 50
     # Uneven noisy samples: the fit strays furthest inside a long gap.
     uneven = _fit(spiral.UNEVEN)
@@ -432,3 +506,13 @@ def test_the_two_conventions_are_mirror_images():
     prose, code = path(a), path(a.T)
     np.testing.assert_allclose(prose, code * np.array([[1.0], [-1.0]]), atol=1e-7)
     assert np.abs(code[1]).max() > 1  # not trivially symmetric: u₂ moves
+
+
+def test_the_extrapolation_axes_hold_every_true_path():
+    """PLANE's comment: u₁⁴ + u₂⁴ never grows along a true path, so from the box a
+    coordinate stays under (2 · 2.5⁴)^¼ < 3 up to the longest horizon."""
+    ts = np.linspace(0.0, spiral.HORIZONS[1], 61)
+    paths = rc.solve_many(spiral.SYSTEM, spiral.grid_points(11), ts).ys
+    quartic = np.sum(paths**4, axis=-1)
+    assert np.all(np.diff(quartic, axis=1) <= 1e-6 * quartic[:, :-1])
+    assert np.abs(paths).max() < spiral.PLANE[1] and (2 * spiral.BOX**4) ** 0.25 < 3

@@ -39,6 +39,29 @@ def _upload(at, name: str, content: bytes, key: str = "yd_file") -> AppTest:
     return at.file_uploader(key=key).set_value((name, content, "text/csv")).run()
 
 
+def _walk(node):
+    children = getattr(node, "children", None)
+    if children:
+        for k in sorted(children):
+            yield from _walk(children[k])
+    else:
+        yield node
+
+
+def _above_the_first_chart(at) -> list[str]:
+    """The keys of the widgets above the page's first chart, in page order."""
+    keys = []
+    for node in _walk(at.main):
+        if getattr(node, "type", None) == "vega_lite_chart":
+            return keys
+        if getattr(node, "key", None):
+            keys.append(node.key)
+    return keys
+
+
+FIRST_SCREEN = ["yd_question", "yd_train_frac", "yd_epochs", "yd_grow"]
+
+
 def _errors(at) -> str:
     return " ".join(e.value for e in at.error)
 
@@ -69,6 +92,13 @@ def test_example_fit_and_parameter_round_trip():
     assert (predictions["part"] == "extrapolation").sum() == 9  # a quarter of the span further
     assert predictions["t"].is_monotonic_increasing
     assert any("40 times on [0, 12]" in c.value for c in at.caption)
+    # The first screen: the question and three controls, then the fit, with the held-out
+    # samples and the times beyond the data shaded.
+    assert _above_the_first_chart(at) == FIRST_SCREEN
+    fit_frame = chart_frames(at)[0]
+    bands = fit_frame.dropna(subset=["shade"])
+    assert list(bands["label"]) == ["held out", "beyond the data"]
+    assert bands["start"].iloc[0] == result.series.ts[29] and bands["end"].iloc[0] == 12.0
     labels = {b.label for b in at.get("download_button")}
     assert {"Predictions (CSV)", "Loss history (CSV)", "Trained parameters (.resode)"} <= labels
     charts = {"fit chart", "loss history chart"}
@@ -136,8 +166,11 @@ def test_a_link_with_the_solver_comparison():
     at.slider(key="yd_horizon").set_value(0.5).run()
     at.slider(key="yd_train_frac").set_value(0.8).run()
     _ok(at)
-    fresh = _open({**link, "yd_train_frac": "0.8", "yd_horizon": "0.5"})
+    fresh = _open({**link, "yd_train_frac": "0.8", "yd_horizon": "0.5", "present": "1"})
     _ok(fresh)
+    # Presenter mode: the same first screen, the two panels wider (the sidebar is closed).
+    assert _above_the_first_chart(fresh) == FIRST_SCREEN
+    assert json.loads(fresh.get("vega_lite_chart")[0].proto.spec)["hconcat"][0]["width"] == 460
     assert fresh.selectbox(key="yd_preset").value == COMPARE
     assert fresh.slider(key="yd_train_frac").value == 0.8
     assert fresh.slider(key="yd_horizon").value == 0.5
@@ -205,6 +238,7 @@ def test_upload_validation_messages_and_a_good_upload():
     assert at.multiselect(key="yd_states").value == ["u", "v"]
     assert "label" not in at.multiselect(key="yd_states").options
     assert set(chart_frames(at)[0]["series"].dropna()) == {"u", "v"}
+    assert not any("What you should see" in c.value for c in at.caption)  # the example's notes
     series = yd.load_series(content, "circle.csv", "a test's own token", "time", ("u", "v"))
     assert list(yd.prediction_table(_lesson(series, epochs=100)).columns)[:2] == ["time", "part"]
     # Nothing held out: the metric says so, and the question has nothing to be checked against.

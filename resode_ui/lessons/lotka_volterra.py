@@ -67,7 +67,7 @@ PRESETS = {
 
 # What each preset shows; every claim is checked in tests/test_page_lotka_volterra.py.
 SHOULD_SEE = {
-    "Default settings": "Right of the grey line the dashed curves go on with the true cycles: "
+    "Default settings": "In the grey band the dashed curves go on with the true cycles: "
     "their peaks come at the true times, and *Error beyond the window* stays under 10 % up to "
     "the horizon.",
     SHORT: "The window holds less than one cycle (the true period is about 3.3). The fit "
@@ -80,7 +80,7 @@ SHOULD_SEE = {
     "and its predators dip below zero. Compare its final loss with the default's.",
     AT_ONCE: "Without the growing window the fit misses the window several times more than "
     "the default does, and beyond the window each learned prey peak is higher than the one "
-    "before: the orbit spirals outward, H (right) drifts away from its true value, and the "
+    "before: the orbit spirals outward, H (its chart further down) drifts away from its true value, and the "
     "learned predators fall below zero, which no population can. The network was asked only to "
     "match the samples; nothing in it knows that populations stay positive or that H is "
     "conserved.",
@@ -146,26 +146,76 @@ def conserved(params, ys) -> np.ndarray:
         return d * x - g * np.log(x) + b * y - a * np.log(y)
 
 
+def initial_model(key: LotkaVolterraSettings) -> rc.MLPVectorField:
+    """The untrained field: V(z) = W₂ tanh(W₁z + b₁) + b₂ (no cube), seeded."""
+    return rc.MLPVectorField(2, WIDTH, key=jr.PRNGKey(key.seed), cube_input=False)
+
+
+def _warmup(key: LotkaVolterraSettings) -> tuple:
+    return ((0.3, WARMUP_EPOCHS), (0.6, WARMUP_EPOCHS)) if key.grow else ()
+
+
+def _fit(key: LotkaVolterraSettings, start, on_chunk) -> rc.OdeFit:
+    """The fit these settings describe (the page's, and its replay for Play)."""
+    data = observations(key)
+    return rc.fit_ode(
+        rc.trajectory_data(data.ts, (data.noisy - data.mean) / data.scale),
+        SOLVE,
+        epochs=key.epochs,
+        learning_rate=optax.exponential_decay(key.lr, key.epochs, FINAL_RATE),
+        model=initial_model(key),
+        warmup=_warmup(key),
+        start=start,
+        on_chunk=on_chunk,
+    )
+
+
 def lesson(settings: LotkaVolterraSettings) -> LotkaVolterraResult:
     """The fit for these settings (shared, trained with live progress if new) and its views."""
     key = settings.fit()
     data = observations(key)
 
     def train(start, on_chunk):
-        return rc.fit_ode(
-            rc.trajectory_data(data.ts, (data.noisy - data.mean) / data.scale),
-            SOLVE,
-            epochs=key.epochs,
-            learning_rate=optax.exponential_decay(key.lr, key.epochs, FINAL_RATE),
-            model=rc.MLPVectorField(2, WIDTH, key=jr.PRNGKey(key.seed), cube_input=False),
-            warmup=((0.3, WARMUP_EPOCHS), (0.6, WARMUP_EPOCHS)) if key.grow else (),
-            start=start,
-            on_chunk=on_chunk,
-        )
+        return _fit(key, start, on_chunk)
 
     fit = training.trained(key, train, total=key.total_epochs)
     horizon = max(settings.horizon, settings.window)
     return LotkaVolterraResult(key, data, fit, horizon, **_views(key, fit.model, horizon))
+
+
+def frame_epochs(key: LotkaVolterraSettings) -> list[int]:
+    """The epochs Play shows: 0 (untrained), then after every chunk, warm-up stages first."""
+    return [0, *training.chunk_ends(key.epochs, _warmup(key))]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _snapshots(key: LotkaVolterraSettings) -> tuple:
+    return training.snapshots(lambda on_chunk: _fit(key, None, on_chunk), initial_model(key))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def training_frames(key: LotkaVolterraSettings, horizon: float) -> dict:
+    """The fit replayed (the same compiled programs: nothing compiles), each snapshot solved
+    over [0, horizon] like the page's own curve: epochs (frames,), learned (frames, DENSE, 2)
+    in the populations' units."""
+    epochs, models = _snapshots(key)
+    data = observations(key)
+    ts = np.linspace(0.0, horizon, DENSE)
+    start = [(data.noisy[0] - data.mean) / data.scale]
+    learned = [rc.solve_many(m, start, ts, SOLVE).ys[0] * data.scale + data.mean for m in models]
+    return {"epochs": np.array(epochs), "learned": np.stack(learned)}
+
+
+def population_domain(result: LotkaVolterraResult) -> tuple[float, float]:
+    """The populations chart's values axis: the true curve and the samples, and the learned
+    curve as far as three times the true maximum (beyond that it is clipped); from zero or
+    below, so a learned population that turns negative shows."""
+    true_top = float(np.nanmax(result.true))
+    learned = result.learned[np.isfinite(result.learned)]
+    learned = np.clip(learned, -true_top, 3 * true_top) if learned.size else learned
+    values = np.concatenate([result.true.ravel(), result.data.noisy.ravel(), learned, [0.0]])
+    low, high = float(values.min()), float(values.max())
+    return low - 0.05 * (high - low), high + 0.05 * (high - low)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -264,4 +314,6 @@ def loss_jumps(fit: rc.OdeFit) -> list[tuple[int, float, float]]:
 
 
 def warm_up() -> None:
-    lesson(LotkaVolterraSettings())
+    """The default fit and its Play frames."""
+    result = lesson(LotkaVolterraSettings())
+    training_frames(result.settings, result.horizon)

@@ -302,6 +302,21 @@ def _swap(series: Series, runs, n_train: int, horizon: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def values_domain(result: YourDataResult) -> tuple[float, float]:
+    """The fit chart's values axis: the samples, and every run's prediction as far as one
+    spread of the samples beyond them (a prediction that flies off further is clipped)."""
+    data = result.series.ys
+    low, high = float(np.min(data)), float(np.max(data))
+    span = (high - low) or 1.0
+    values = [data.ravel()]
+    for run in result.runs:
+        dense = run.prediction["dense"]
+        values.append(np.clip(dense[np.isfinite(dense)], low - span, high + span))
+    values = np.concatenate(values)
+    low, high = float(values.min()), float(values.max())
+    return low - 0.05 * (high - low or 1.0), high + 0.05 * (high - low or 1.0)
+
+
 def data_spread(series: Series) -> float:
     """The root-mean-square deviation of the samples from their mean (1 if they are constant)."""
     ys = series.ys
