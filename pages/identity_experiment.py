@@ -72,7 +72,7 @@ def draw(i: int) -> None:
     )
 
 
-play.player("ie_train", frames.labels, draw, title="training so far")
+play.player("ie_train", frames.labels, draw, title="training so far", of=seed)
 teach.reveal(answer, *ie.fit_answer(seed, runs))
 teach.what_you_should_see(
     ie.SHOULD_SEE,

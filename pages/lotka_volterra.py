@@ -178,12 +178,13 @@ def draw(i: int) -> None:
         )
 
 
-# New settings, new frames: open on the finished fit, not on the old fit's frame number.
-if st.session_state.get("lv_train_of") != (result.settings, result.horizon):
-    st.session_state["lv_train_of"] = (result.settings, result.horizon)
-    st.session_state["lv_train_frame"] = len(epochs_shown) - 1
-    st.session_state["lv_train_playing"] = False
-play.player("lv_train", play.frame_labels(epochs_shown, "epoch {:g}"), draw, title="epoch")
+play.player(
+    "lv_train",
+    play.frame_labels(epochs_shown, "epoch {:g}"),
+    draw,
+    title="epoch",
+    of=(result.settings, result.horizon),
+)
 jumps = lv.loss_jumps(fit) if settings.grow else []
 st.caption(
     "**Play** replays the training chunk by chunk, from the untrained field (epoch 0) to the "

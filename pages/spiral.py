@@ -339,12 +339,13 @@ def draw(i: int) -> None:
         )
 
 
-# New settings, new frames: open on the finished fit, not on the old fit's frame number.
-if st.session_state.get("sp_train_of") != result.settings:
-    st.session_state["sp_train_of"] = result.settings
-    st.session_state["sp_train_frame"] = len(epochs_shown) - 1
-    st.session_state["sp_train_playing"] = False
-play.player("sp_train", play.frame_labels(epochs_shown, "epoch {:g}"), draw, title="epoch")
+play.player(
+    "sp_train",
+    play.frame_labels(epochs_shown, "epoch {:g}"),
+    draw,
+    title="epoch",
+    of=result.settings,
+)
 st.caption(
     f"Trajectory {index + 1}: samples (points), the true solution (solid) and the learned one "
     "(dashed); right, the loss so far. **Play** replays the training chunk by chunk, from the "

@@ -9,7 +9,7 @@ reruns that section only, never the page.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import streamlit as st
@@ -37,17 +37,24 @@ def player(
     *,
     title: str = "frame",
     interval: float = INTERVAL_S,
+    of: Hashable = None,
 ) -> None:
     """Draw frame `i` with `draw(i)` under Play/Pause, Step and a frame slider.
 
     `labels[i]` names frame i ("epoch 40", "t = 0.50"); the last frame (the finished
     result) shows until someone presses Play. Keys: `<key>_play`, `<key>_step`,
     `<key>_frame` (not in the address: a shared link opens on the finished result).
+    `of` names what the frames show (e.g. the lesson's settings): when it changes, the
+    player stops and opens on the new result's last frame, not on the old frame number.
     """
     n_frames = len(labels)
     if n_frames == 0:
         return
     frame_key, playing_key = f"{key}_frame", f"{key}_playing"
+    if st.session_state.get(f"{key}_of") != of:
+        st.session_state[f"{key}_of"] = of
+        st.session_state[frame_key] = n_frames - 1
+        st.session_state[playing_key] = False
     st.session_state.setdefault(frame_key, n_frames - 1)
     if not -1 <= st.session_state[frame_key] < n_frames:  # fewer frames than last time
         st.session_state[frame_key] = n_frames - 1

@@ -44,3 +44,22 @@ def test_playing_stops_at_the_last_frame():
         at.run()
     assert at.session_state["t_playing"] is False
     assert _drawn(at) == "drawn: epoch 30"
+
+
+def _animation_of():
+    import streamlit as st
+
+    from resode_ui import play
+
+    n = st.session_state.get("n", 4)
+    labels = [f"epoch {10 * i}" for i in range(n)]
+    play.player("t", labels, lambda i: st.markdown(f"drawn: {labels[i]}"), of=n)
+
+
+def test_new_frames_open_on_their_last_frame():
+    at = AppTest.from_function(_animation_of).run()
+    at.select_slider(key="t_frame").set_value(1).run()
+    assert _drawn(at) == "drawn: epoch 10"
+    at.session_state["n"] = 6  # other settings: other frames
+    at.run()
+    assert _drawn(at) == "drawn: epoch 50"

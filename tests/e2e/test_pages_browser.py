@@ -23,7 +23,8 @@ PAGES = registered_pages()
 OPEN_TIMEOUT_MS = 300_000  # the first visit compiles (cold CI machines: up to minutes)
 MOVE_TIMEOUT_MS = 300_000
 QUIET_MS = 400  # a rerun counts as finished once the page has been still this long
-VIEWPORT = {"width": 1400, "height": 1000}
+VIEWPORT = {"width": 1366, "height": 768}  # a common projector
+FIRST_SCREEN_PX = 768 - 120  # a chart starts high enough that 120 px of it show unscrolled
 # Sliders that legitimately change no output at all (label substrings, per page). None so far.
 # (A slider that drives only metrics or a table passes; its move is not in the chart latency.)
 NO_CHART_SLIDERS: dict[str, tuple[str, ...]] = {}
@@ -179,6 +180,38 @@ PROBE = r"""
 """
 
 
+# Per chart on the page: its top (page coordinates), the marks drawn with a visible size, and
+# the smallest axis-label font. A Vega chart whose scale cannot place its data (a log scale
+# with 0 in its domain, all values infinite) still draws its axes, but its marks get zero
+# size or NaN coordinates: such a chart "renders no marks".
+CHARTS = r"""
+() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const scrolled = main ? main.scrollTop : 0;
+  return [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].map((el) => {
+    const items = [...el.querySelectorAll('svg.marks g.role-mark > *')];
+    const drawn = items.filter((n) => {
+      if ((n.getAttribute('d') || '').includes('NaN')) return false;
+      if ((n.getAttribute('transform') || '').includes('NaN')) return false;
+      const box = n.getBBox();
+      if (/bar|rect|area/.test(n.getAttribute('aria-roledescription') || '')) {
+        return box.width > 0.5 && box.height > 0.5;
+      }
+      return n.tagName === 'text' || box.width > 0.5 || box.height > 0.5;
+    }).length;
+    const labels = [...el.querySelectorAll('svg.marks g.role-axis-label text')]
+      .map((t) => parseFloat(t.getAttribute('font-size') || getComputedStyle(t).fontSize));
+    return {top: el.getBoundingClientRect().top + scrolled, items: items.length, drawn,
+            smallestLabel: labels.length ? Math.min(...labels) : null};
+  });
+}
+"""
+
+
+def charts_on(page) -> list[dict]:
+    return page.evaluate(CHARTS)
+
+
 def page_problems(page) -> list[str]:
     """Exceptions, error boxes and tracebacks shown on the page."""
     problems = [
@@ -257,7 +290,15 @@ def test_page_in_chromium(app_page, browser, server, screenshots, record_propert
         wait_until_idle(page, OPEN_TIMEOUT_MS)
         assert page.locator("h1").count() >= 1, "the page shows no title"
         assert not page_problems(page), page_problems(page)
+        charts = charts_on(page)
+        if not app_page.default:  # every lesson: the answer on the first screen
+            assert charts and charts[0]["top"] <= FIRST_SCREEN_PX, (
+                f"first chart starts {charts[0]['top'] if charts else '—'} px down"
+            )
         screenshot(page, screenshots / f"{app_page.name}.png")
+        charts = charts_on(page)  # all drawn now (the window held the whole page)
+        empty = [i + 1 for i, chart in enumerate(charts) if chart["drawn"] == 0]
+        assert not empty, f"chart(s) {empty} of {len(charts)} render no marks"
 
         exempt = NO_CHART_SLIDERS.get(app_page.name, ())
         failures, table_only = [], []
@@ -336,3 +377,29 @@ def test_deep_link_on_a_fresh_server_uses_the_router(browser, chromium_ready, tm
             assert all(title in text for title, text in zip(titles, shown, strict=True)), shown
         finally:
             context.close()
+
+
+LESSONS = [p for p in PAGES if not p.default]
+
+
+@pytest.mark.parametrize("app_page", LESSONS, ids=[p.name for p in LESSONS])
+def test_presenter_mode_is_a_slide(app_page, browser, server, screenshots):
+    """?present=1: the sidebar closed, a chart on the first screen, its labels ≥ 16 px."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url}/{app_page.url_path}?present=1", timeout=60_000)
+        wait_until_idle(page, OPEN_TIMEOUT_MS)
+        assert not page_problems(page), page_problems(page)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        assert sidebar.get_attribute("data-collapsed") == "true"
+        assert sidebar.bounding_box()["x"] + sidebar.bounding_box()["width"] <= 0
+        page.screenshot(path=screenshots / f"{app_page.name}-present.png")
+        charts = charts_on(page)
+        assert charts and charts[0]["top"] <= FIRST_SCREEN_PX, (
+            f"first chart starts {charts[0]['top'] if charts else '—'} px down"
+        )
+        sizes = [c["smallestLabel"] for c in charts if c["smallestLabel"] is not None]
+        assert sizes and min(sizes) >= 16, sizes
+    finally:
+        context.close()
