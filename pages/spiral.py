@@ -321,22 +321,7 @@ def draw(i: int) -> None:
         y_domain=fit_axis,
         where=left,
     )
-    so_far = history[history["epoch"] <= done]
-    if nc.can_draw(so_far, "loss", log=True):
-        ui.chart(
-            nc.history_chart,
-            so_far,
-            y_title="loss (sum of squares)",
-            x_domain=(0, max(fit.epochs, 1)),
-            y_domain=loss_axis,
-            where=right,
-        )
-    else:
-        right.caption(
-            "Epoch 0: no loss yet (the field is untrained)."
-            if done == 0
-            else "No finite positive loss to draw on a log axis."
-        )
+    play.loss_so_far(history, done, fit.epochs, "loss (sum of squares)", loss_axis, where=right)
 
 
 play.player(

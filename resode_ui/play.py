@@ -14,6 +14,8 @@ from typing import Any
 
 import streamlit as st
 
+from resode_ui import node_charts as nc, widgets as ui
+
 INTERVAL_S = 0.6  # seconds between frames: slow enough for a class to follow
 
 
@@ -95,6 +97,24 @@ def player(
         draw(st.session_state[frame_key])
 
     st.fragment(section, run_every=interval if playing else None)()
+
+
+def loss_so_far(history, done: int, total: int, y_title: str, y_domain, where: Any = st) -> None:
+    """The loss curve up to epoch `done` on the axes of the whole run (a training frame)."""
+    so_far = history[history["epoch"] <= done]
+    if nc.can_draw(so_far, "loss", log=True):
+        ui.chart(
+            nc.history_chart,
+            so_far,
+            y_title=y_title,
+            x_domain=(0, max(total, 1)),
+            y_domain=y_domain,
+            where=where,
+        )
+    elif done == 0:
+        where.caption("Epoch 0: no loss yet (the field is untrained).")
+    else:
+        where.caption("No finite positive loss to draw on a log axis.")
 
 
 def frame_labels(values: Sequence[Any], fmt: str) -> list[str]:

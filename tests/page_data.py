@@ -17,3 +17,24 @@ def chart_frames(at) -> list[pd.DataFrame]:
         ]
         frames.append(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
     return frames
+
+
+def walk(node):
+    """Every element under an AppTest block, in page order."""
+    children = getattr(node, "children", None)
+    if children:
+        for k in sorted(children):
+            yield from walk(children[k])
+    else:
+        yield node
+
+
+def widgets_above_the_first_chart(at) -> list[str]:
+    """The keys of the widgets above the page's first chart, in page order."""
+    keys = []
+    for node in walk(at.main):
+        if getattr(node, "type", None) == "vega_lite_chart":
+            return keys
+        if getattr(node, "key", None):
+            keys.append(node.key)
+    return keys

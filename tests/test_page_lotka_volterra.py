@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from page_data import chart_frames
+from page_data import chart_frames, widgets_above_the_first_chart
 from streamlit.testing.v1 import AppTest
 
 from resode_ui import training
@@ -42,26 +42,6 @@ def _series(at):
     return next(f for f in chart_frames(at) if "series" in f and NAMES <= set(f["series"]))
 
 
-def _walk(node):
-    children = getattr(node, "children", None)
-    if children:
-        for k in sorted(children):
-            yield from _walk(children[k])
-    else:
-        yield node
-
-
-def _above_the_first_chart(at) -> list[str]:
-    """The keys of the widgets above the page's first chart, in page order."""
-    keys = []
-    for node in _walk(at.main):
-        if getattr(node, "type", None) == "vega_lite_chart":
-            return keys
-        if getattr(node, "key", None):
-            keys.append(node.key)
-    return keys
-
-
 def _learned(frame) -> np.ndarray:
     return frame[frame["source"] == "learned"]["value"].to_numpy()
 
@@ -80,7 +60,12 @@ def test_default_fit_extrapolates_beyond_the_window():
     assert len(data) == 2 * 40 and data["t"].max() == 5.0
     # The first screen: the question and three controls, then the populations, the times
     # beyond the training window shaded.
-    assert _above_the_first_chart(at) == ["lv_question", "lv_window", "lv_horizon", "lv_grow"]
+    assert widgets_above_the_first_chart(at) == [
+        "lv_question",
+        "lv_window",
+        "lv_horizon",
+        "lv_grow",
+    ]
     bands = series.dropna(subset=["shade"])
     assert list(zip(bands["start"], bands["end"], strict=True)) == [(5.0, 15.0)]
     assert series[series["source"] == "learned"]["t"].max() == 15.0
@@ -246,7 +231,12 @@ def test_the_short_window_preset_and_a_link_that_hides_the_controls():
     assert side.selectbox(key="lv_preset").value == short
     assert _metrics(fresh) == _metrics(at)
     # Presenter mode: the same first screen; the phase plane and the rest wait under "More".
-    assert _above_the_first_chart(fresh) == ["lv_question", "lv_window", "lv_horizon", "lv_grow"]
+    assert widgets_above_the_first_chart(fresh) == [
+        "lv_question",
+        "lv_window",
+        "lv_horizon",
+        "lv_grow",
+    ]
     assert any(e.label.startswith("More: the phase plane") for e in fresh.expander)
 
 

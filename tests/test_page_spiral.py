@@ -5,7 +5,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-from page_data import chart_frames
+from page_data import chart_frames, walk, widgets_above_the_first_chart
 from scipy.integrate import solve_ivp
 from streamlit.testing.v1 import AppTest
 
@@ -42,26 +42,6 @@ def _data_frame(at):
     return series[series["source"] == "data"]
 
 
-def _walk(node):
-    children = getattr(node, "children", None)
-    if children:
-        for k in sorted(children):
-            yield from _walk(children[k])
-    else:
-        yield node
-
-
-def _above_the_first_chart(at) -> list[str]:
-    """The keys of the widgets above the page's first chart, in page order."""
-    keys = []
-    for node in _walk(at.main):
-        if getattr(node, "type", None) == "vega_lite_chart":
-            return keys
-        if getattr(node, "key", None):
-            keys.append(node.key)
-    return keys
-
-
 def _fit_chart(at):
     """The data of Play's chart: the fit of the shown training trajectory."""
     return next(f for f in chart_frames(at) if "series" in f and (f["source"] == "data").any())
@@ -80,7 +60,7 @@ def test_defaults_reproduce_the_notes_fit():
     assert shown["Relative error over the path"].endswith("%")
     # The first screen: the question and two main controls, then the extrapolation chart
     # (true and learned from u₀, the times beyond the training window shaded).
-    assert _above_the_first_chart(at) == ["sp_question", "sp_data", "sp_epochs"]
+    assert widgets_above_the_first_chart(at) == ["sp_question", "sp_data", "sp_epochs"]
     main = chart_frames(at)[0]
     assert set(main["source"].dropna()) == {"true", "learned"}
     assert BEYOND_BAND in set(main["label"].dropna())
@@ -315,9 +295,9 @@ def test_a_tampered_link_falls_back_to_defaults():
     assert at.select_slider(key="sp_lr").value == 0.1
     assert at.select_slider(key="sp_dt").value == 0.02
     assert _metrics(at)["Epochs run"] in ("25", "7")  # Streamlit may snap 7 onto the slider
-    assert _above_the_first_chart(at) == ["sp_question", "sp_data", "sp_epochs"]
+    assert widgets_above_the_first_chart(at) == ["sp_question", "sp_data", "sp_epochs"]
     # The phase plane no longer stands beside the main chart: it waits under "More".
-    kinds = [getattr(node, "type", None) for node in _walk(at.main)]
+    kinds = [getattr(node, "type", None) for node in walk(at.main)]
     first = kinds.index("vega_lite_chart")
     assert kinds[first + 1] != "vega_lite_chart"
     assert {e.label for e in at.expander} >= {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from page_data import chart_frames
+from page_data import chart_frames, widgets_above_the_first_chart
 from scipy.integrate import solve_ivp
 from streamlit.testing.v1 import AppTest
 
@@ -37,26 +37,6 @@ def _ok(at) -> None:
 
 def _upload(at, name: str, content: bytes, key: str = "yd_file") -> AppTest:
     return at.file_uploader(key=key).set_value((name, content, "text/csv")).run()
-
-
-def _walk(node):
-    children = getattr(node, "children", None)
-    if children:
-        for k in sorted(children):
-            yield from _walk(children[k])
-    else:
-        yield node
-
-
-def _above_the_first_chart(at) -> list[str]:
-    """The keys of the widgets above the page's first chart, in page order."""
-    keys = []
-    for node in _walk(at.main):
-        if getattr(node, "type", None) == "vega_lite_chart":
-            return keys
-        if getattr(node, "key", None):
-            keys.append(node.key)
-    return keys
 
 
 FIRST_SCREEN = ["yd_question", "yd_train_frac", "yd_epochs", "yd_grow"]
@@ -94,7 +74,7 @@ def test_example_fit_and_parameter_round_trip():
     assert any("40 times on [0, 12]" in c.value for c in at.caption)
     # The first screen: the question and three controls, then the fit, with the held-out
     # samples and the times beyond the data shaded.
-    assert _above_the_first_chart(at) == FIRST_SCREEN
+    assert widgets_above_the_first_chart(at) == FIRST_SCREEN
     fit_frame = chart_frames(at)[0]
     bands = fit_frame.dropna(subset=["shade"])
     assert list(bands["label"]) == ["held out", "beyond the data"]
@@ -169,7 +149,7 @@ def test_a_link_with_the_solver_comparison():
     fresh = _open({**link, "yd_train_frac": "0.8", "yd_horizon": "0.5", "present": "1"})
     _ok(fresh)
     # Presenter mode: the same first screen, the two panels wider (the sidebar is closed).
-    assert _above_the_first_chart(fresh) == FIRST_SCREEN
+    assert widgets_above_the_first_chart(fresh) == FIRST_SCREEN
     assert json.loads(fresh.get("vega_lite_chart")[0].proto.spec)["hconcat"][0]["width"] == 460
     assert fresh.selectbox(key="yd_preset").value == COMPARE
     assert fresh.slider(key="yd_train_frac").value == 0.8
