@@ -78,6 +78,25 @@ def test_evaluations_needed_is_the_cheapest_run_under_the_target():
     rk4 = sv.study(LINEAR, "rk4", sv.FIXED)
     assert needed[rc.SOLVERS["rk4"].label] == rk4[rk4["error"] <= 1e-4]["evaluations"].min()
     assert np.isnan(needed[rc.SOLVERS["euler"].label])  # 16384 Euler steps are not enough
+    # One axis for every target of the slider: it holds each bar, with room for its number.
+    axis = sv.evaluations_axis(result.fixed)
+    every = pd.concat([sv.evaluations_needed(result.fixed, t) for t in sv.TARGETS]).dropna()
+    assert axis[0] <= every["evaluations"].min() and 1.5 * every["evaluations"].max() < axis[1]
+    assert sv.reference_slopes(("euler", "heun", "rk4", "midpoint")) == (1, 2, 4)
+
+
+def test_the_evaluations_chart_draws_for_every_preset_and_target():
+    """The chart the page draws has bars (or the page says why not) for every preset and
+    target: its log axis starts below every bar."""
+    for settings in sv.PRESETS.values():
+        result = sv.lesson(settings)
+        axis = sv.evaluations_axis(result.fixed)
+        for target in sv.TARGETS:
+            reached = sv.evaluations_needed(result.fixed, target).dropna()
+            if reached.empty:
+                continue  # the page shows a sentence instead of the chart
+            assert axis is not None and axis[0] <= reached["evaluations"].min()
+            assert reached["evaluations"].max() <= axis[1]
 
 
 def test_time_solve_reports_cost():
@@ -107,7 +126,12 @@ def test_evaluations_are_what_diffrax_makes(name):
     )
     jax.block_until_ready(solution.ys)
     assert int(solution.stats["num_steps"]) == 25
-    assert sv.evaluations(name, 25) == calls[0]
+    # The core's count of a solve of 25 steps (what the adaptive study and the cost table
+    # show), and the fixed-step study's count, which follows it.
+    linear = sv.SYSTEMS[LINEAR]
+    core = rc.simulate(linear, linear.u0, (0.0, 10.0), solver=name, dt=0.4)
+    assert int(core.num_steps) == 25
+    assert int(core.num_evaluations) == calls[0] == sv.fixed_evaluations(name, 25)
 
 
 # ----------------------------------------------------------------------------- the page's sentences

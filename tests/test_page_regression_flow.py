@@ -36,16 +36,30 @@ def _chart(at, *columns: str):
     return next(f for f in chart_frames(at) if set(columns) <= set(f.columns))
 
 
+def _statement(at, start: str) -> str:
+    """The sentence under the charts that says whether a flow can map these points."""
+    return next(m.value for m in at.markdown if start in m.value)
+
+
 def test_default_shows_the_crossing_limit_then_every_widget(monkeypatch):
     at = _page()
     _clean(at)
     mse = _mse(at)
     assert mse["node"] > 0.3  # stuck at the best increasing map
     assert mse["augmented"] < 0.02 and mse["resnet"] < 0.02
-    assert len(at.warning) == 1  # "no flow in 1-D can represent this map"
+    # "No flow in 1-D can represent this map": a statement, not a yellow warning.
+    assert not at.warning
     bound = flow.best_increasing_mse(*rc.flow_regression_task(flow.REFLECTION, 16))
-    assert f"no increasing map gets below MSE {bound:.3f}" in at.warning[0].value
+    assert f"no increasing map gets below MSE {bound:.3f}" in _statement(at, "No flow in 1-D")
     assert any(flow.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
+    # The first chart is the animated one: the three models' paths, on its last frame.
+    panels = chart_frames(at)[0]
+    assert set(panels["panel"].dropna()) == {
+        "Neural ODE (1-D)",
+        "Augmented ODE: x of 2 coordinates",
+        "ResNet",
+    }
+    assert at.session_state["rf_play_frame"] == flow.FRAMES - 1
     # The prediction: asked before the charts, answered from the MSEs, without retraining.
     assert at.radio(key="rf_question").value is None
     trained = []
@@ -72,6 +86,7 @@ def test_default_shows_the_crossing_limit_then_every_widget(monkeypatch):
     # Then every widget, on the same app (one cold start per file).
     at.slider(key="rf_epochs").set_value(200).run()
     _clean(at)
+    assert not any(flow.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
     at.select_slider(key="rf_lr").set_value(0.05).run()
     _clean(at)
     at.slider(key="rf_points").set_value(12).run()
@@ -86,11 +101,11 @@ def test_default_shows_the_crossing_limit_then_every_widget(monkeypatch):
     at.slider(key="rf_extra").set_value(1).run()
     at.selectbox(key="rf_task").select("cube y = x³").run()
     _clean(at)
-    assert len(at.success) == 1
+    assert "can map these sample points" in _statement(at, "A flow in 1-D")
     at.selectbox(key="rf_task").select("rotation by 90°").run()
     _clean(at)
     assert _mse(at)["node"] < 0.05  # a 2-D flow can rotate
-    kinds = set(_chart(at, "kind")["kind"])
+    kinds = set(_chart(at, "kind", "x2")["kind"].dropna())
     assert "target" in kinds and len(kinds) == 4
     at.selectbox(key="rf_task").select("swap the rings (inner ↔ outer)").run()
     _clean(at)
@@ -107,6 +122,24 @@ def test_resnet_blocks_retrain_only_the_resnet_and_compile_nothing(compile_count
     assert after["node"] == before["node"] and after["augmented"] == before["augmented"]
     assert after["resnet"] != before["resnet"]
     assert compile_counter.count == 0  # the block count is a runtime value
+
+    # Play: the points travel frame by frame along the saved paths, and nothing compiles.
+    def drawn():
+        return chart_frames(at)[0], at.session_state["rf_play_frame"]
+
+    finished, last = drawn()
+    at.button(key="rf_play_play").click().run()  # from the end: starts again at t = 0
+    assert at.session_state["rf_play_playing"] is True
+    first, frame = drawn()
+    assert frame == 0 and not first.equals(finished)
+    at.run()  # what the timer does: one frame per run
+    second, frame = drawn()
+    assert frame == 1 and not second.equals(first)
+    at.button(key="rf_play_play").click().run()  # Pause
+    at.button(key="rf_play_step").click().run()
+    assert drawn()[1] == 2 and last == flow.FRAMES - 1
+    assert at.select_slider(key="rf_play_frame").options[2] == "t = 0.050 · ResNet: input"
+    assert compile_counter.count == 0
 
 
 def test_a_link_reproduces_the_fits():
@@ -142,6 +175,16 @@ def test_presets_fail_then_fix():
     assert link == {"rf_task": "swap the rings (inner ↔ outer)", "rf_extra": "2"}
     mse = _mse(at)
     assert mse["augmented"] < mse["node"] / 5
+    assert any(flow.SHOULD_SEE[RINGS] in c.value for c in at.caption)
+    assert "can swap these sample points" in _statement(at, "A 2-D flow can swap")
+    # Presenter mode: the explanation and the secondary charts fold into "More".
+    at.session_state["present"] = True
+    at.run()
+    _clean(at)
+    more = next(e for e in at.expander if e.label.startswith("More"))
+    assert len(more.get("vega_lite_chart")) == 2  # the fitted map and the histories
+    assert len(at.get("vega_lite_chart")) == 3
+    at.session_state["present"] = False
     fresh = _page(link)
     _clean(fresh)
     assert shown_metrics(fresh) == shown_metrics(at)

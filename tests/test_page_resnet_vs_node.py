@@ -1,5 +1,6 @@
 """The ResNet-vs-neural-ODE page: parameters and memory against depth, adjoint agreement, links."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,12 @@ def _agreement(at) -> np.ndarray:
     return frame.sort_values("L")["difference"].to_numpy()
 
 
+def _y_domain(at, index: int) -> list[float]:
+    """The fixed y domain of the page's chart number `index`."""
+    spec = json.loads(at.get("vega_lite_chart")[index].proto.spec)
+    return spec["encoding"]["y"]["scale"]["domain"]
+
+
 def _adjoint_difference(at) -> float:
     return float(shown_metrics(at)["Relative gradient difference"])
 
@@ -70,6 +77,7 @@ def test_defaults_show_linear_growth_then_every_widget(monkeypatch):
     assert r"= \int_0^T a(t)^{\mathsf T}" in formulas and r"= -\int_T^0" in formulas
     # The tolerance chart: every rtol, both quantities, and its sentence.
     sweep = next(f for f in chart_frames(at) if "quantity" in f).dropna(subset=["quantity"])
+    sweep = sweep[sweep["quantity"] != cost_charts.SCALE]
     assert sorted(set(sweep["rtol"])) == sorted(rn.SWEEP_RTOLS)
     assert set(sweep["quantity"]) == {rn.GRADIENT, rn.DRIFT}
     assert any(rn.sweep_sentence(rn.tolerance_sweep(16)) in c.value for c in at.caption)
@@ -84,9 +92,19 @@ def test_defaults_show_linear_growth_then_every_widget(monkeypatch):
     agreement = _agreement(at)
     np.testing.assert_allclose(agreement[:-1] / agreement[1:], 8.0, rtol=0.1)  # O(Δt)
     assert _adjoint_difference(at) < 1e-3
+    # The first chart answers the question: memory, one line per gradient.
+    frames = chart_frames(at)
+    assert "memory (KiB)" in frames[0] and set(frames[0]["model"]) == set(table["model"])
     # The parameter chart shows the neural ODE once (backprop and adjoint share its field).
-    params_chart = next(f for f in chart_frames(at) if "parameters" in f)
-    assert set(params_chart["model"]) == {"ResNet", "neural ODE"}
+    assert set(frames[1]["model"]) == {"ResNet", "neural ODE"} and "parameters" in frames[1]
+    # Presenter mode: everything after the reveal folds into "More".
+    at.session_state["present"] = True
+    at.run()
+    _clean(at)
+    more = next(e for e in at.expander if e.label.startswith("More"))
+    assert len(more.get("vega_lite_chart")) == 4 and len(at.get("vega_lite_chart")) == 5
+    assert "rn_rtol" in [s.key for s in more.get("select_slider")]
+    at.session_state["present"] = False
 
     # Then every widget, on the same app (one cold start per file).
     at.select_slider(key="rn_rtol").set_value(1e-3).run()
@@ -97,10 +115,13 @@ def test_defaults_show_linear_growth_then_every_widget(monkeypatch):
     assert _adjoint_difference(at) < loose
     at.multiselect(key="rn_depths").set_value([8, 64]).run()
     _clean(at)
+    axes = [_y_domain(at, i) for i in (0, 1)]  # memory, parameters
     at.select_slider(key="rn_width").set_value(8).run()
     _clean(at)
     params = _by_model(_table(at), "parameters")
     np.testing.assert_array_equal(params["ResNet"], [8 * 72, 64 * 72])
+    assert [_y_domain(at, i) for i in (0, 1)] == axes  # still while the width moves
+    assert not any(rn.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
     # Fewer than two depths: a readable message, no traceback.
     at.multiselect(key="rn_depths").set_value([8]).run()
     assert not at.exception and len(at.error) == 1
@@ -221,24 +242,17 @@ def test_the_memory_answer_reads_the_table():
     assert rn.memory_answer(table((100, 100.5), (50, 50)))[0] == rn.NEITHER
 
 
-def test_the_tolerance_chart_draws_both_quantities_and_the_scale():
-    sweep = pd.DataFrame(
-        {
-            "rtol": [1e-2, 1e-4, 1e-2, 1e-4],
-            "quantity": [rn.GRADIENT, rn.GRADIENT, rn.DRIFT, rn.DRIFT],
-            "difference": [1e-3, 1e-5, 0.0, 2e-5],  # a zero cannot be drawn on a log axis
-        }
-    )
-    spec = cost_charts.tolerance_chart(sweep, chosen=1e-4).to_dict()
-    reference, lines, chosen = spec["layer"]
-    assert lines["encoding"]["x"]["scale"]["type"] == "log"
-    assert lines["encoding"]["y"]["scale"]["type"] == "log"
-    drawn = spec["datasets"][lines["data"]["name"]]
-    assert len(drawn) == 3 and all(row["difference"] > 0 for row in drawn)
-    assert [row["difference"] for row in spec["datasets"][reference["data"]["name"]]] == [
-        1e-4,
-        1e-2,
-    ]
-    assert spec["datasets"][chosen["data"]["name"]][0]["rtol"] == 1e-4
-    with pytest.raises(ValueError, match="columns"):
-        cost_charts.tolerance_chart(sweep.drop(columns="quantity"))
+def test_the_fixed_axes_hold_every_width():
+    """The memory axis, bounded from one width, holds what the other widths measure."""
+    depths = (8, 64)
+    tables = {w: rn.depth_costs(depths, w).table for w in rn.WIDTHS}
+    for width, table in tables.items():
+        low, high = rn.memory_axis(table, width)
+        for other in tables.values():
+            assert low <= other["memory (KiB)"].min() and other["memory (KiB)"].max() <= high
+            params = other["parameters"]
+            axis = rn.parameters_axis(depths)
+            assert axis[0] <= params.min() and params.max() <= axis[1]
+    colors = dict(rn.COLORS)
+    assert colors["ResNet"] == "#1f77b4" and colors[rn.ADJOINT] == "#17becf"
+    assert colors[rn.BACKPROP] == colors["neural ODE"] == "#ff7f0e"

@@ -86,8 +86,30 @@ def test_defaults_measure_the_orders(open_page, monkeypatch):
     _clean(at)
     assert f"fitted slope for Classical RK4 is {slope:.2f}" in at.success[0].value
     at.radio(key="sv_question").set_value("1").run()
-    assert "So the answer here is **4**" in at.info[-1].value
+    assert any("So the answer here is **4**" in box.value for box in at.info)
     assert not solves
+
+
+def test_the_first_screen_and_presenter_mode(open_page):
+    """Question, the two main controls and the main chart come first; the rest is in 'More'
+    in presenter mode, and a preset's note shows only while its settings are on screen."""
+    at = open_page(PAGE)
+    assert at.sidebar.selectbox(key="sv_preset").value == "Default settings"
+    main = [type(e).__name__ for e in at.main]
+    assert main.index("Radio") < main.index("Multiselect")  # the question, then the controls
+    frames = chart_frames(at)
+    assert "dt" in frames[0] and set(frames[0].dropna(subset=["steps"])["solver"]) == set(
+        rc.SOLVER_NAMES
+    )
+    at.session_state["present"] = True
+    at.run()
+    _clean(at)
+    more = next(e for e in at.expander if e.label.startswith("More"))
+    assert len(more.get("vega_lite_chart")) == 2  # the bars and the adaptive chart
+    assert len(at.get("vega_lite_chart")) == 3
+    at.session_state["present"] = False
+    at.select_slider(key="sv_steps").set_value(100).run()  # no longer the defaults
+    assert not any(sv.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
 
 
 def test_the_evaluation_counts_in_the_text_are_the_solvers_own(open_page):

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 import jax.random as jr
 import numpy as np
 import optax
+import pandas as pd
 import streamlit as st
 
 import resode_core as rc
+from resode_ui import palette
 
 T_END = 1.0
 FRAMES = 41  # time points drawn per trajectory
@@ -203,6 +205,67 @@ def lesson(s: FlowSettings, progress: Callable[[float, str], None] | None = None
             progress(i / len(jobs), f"Training {name} …")
         models.append(fit(key))
     return FlowResult(x, y, *models)
+
+
+# ----------------------------------------------------------------------------- what the page draws
+# Each model's colour wherever it appears: the neural ODE orange, the augmented one purple,
+# the ResNet blue (the palette's).
+MODEL_COLORS = (palette.LEARNED, palette.AUGMENTED, palette.RESNET)
+
+
+def start_values(x: np.ndarray) -> np.ndarray:
+    """A colour value per point: x(0) in 1-D, the angle of the starting point (°) in 2-D."""
+    return x[:, 0] if x.shape[1] == 1 else np.degrees(np.arctan2(x[:, 1], x[:, 0]))
+
+
+def paths_frame(model: Model, x: np.ndarray, panel: str, coordinates=(0, 1)) -> pd.DataFrame:
+    """Each point's path for the charts: panel, t (a time or a block number), s (progress
+    0 … 1), point, start, x and, when the paths have a second coordinate, y (by default the
+    first two coordinates; `coordinates` picks others)."""
+    n, steps, dims = model.paths.shape
+    frame = pd.DataFrame(
+        {
+            "panel": panel,
+            "t": np.tile(model.ts, n),
+            "s": np.tile(model.ts / model.ts[-1], n),
+            "point": np.repeat(np.arange(n), steps),
+            "start": np.repeat(start_values(x), steps),
+            "x": model.paths[:, :, coordinates[0]].ravel(),
+        }
+    )
+    if dims > 1 and coordinates[1] < dims:
+        frame["y"] = model.paths[:, :, coordinates[1]].ravel()
+    return frame
+
+
+def travel(result: FlowResult, panels: tuple[str, str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The three models' paths (one panel each, titled `panels`) and the targets, for the
+    animated chart: every frame is one of the saved times, so playing computes nothing."""
+    models = (result.plain, result.augmented, result.resnet)
+    paths = pd.concat(
+        [paths_frame(m, result.x, panel) for m, panel in zip(models, panels, strict=True)],
+        ignore_index=True,
+    )
+    if result.x.shape[1] == 1:  # 1-D: the second coordinate is the augmented ODE's a
+        paths = paths.drop(columns="y", errors="ignore")
+    targets = pd.DataFrame({"point": np.arange(len(result.y)), "x": result.y[:, 0]})
+    if result.y.shape[1] > 1:
+        targets["y"] = result.y[:, 1]
+    return paths, targets
+
+
+def frames(result: FlowResult) -> tuple[np.ndarray, list[str]]:
+    """The animation's frames: progress s at each saved time of the neural ODEs, and a label
+    for each that says where the ResNet is (its blocks take whole jumps)."""
+    times = result.plain.ts
+    blocks = int(result.resnet.ts[-1])
+    progress = times / times[-1]
+    labels = []
+    for t, s in zip(times, progress, strict=True):
+        done = int(np.floor(s * blocks + 1e-9))
+        where = "input" if done == 0 else f"after block {done} of {blocks}"
+        labels.append(f"t = {t:.3f} · ResNet: {where}")
+    return progress, labels
 
 
 def warm_up() -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
+from resode_ui import ode_charts, palette
 
 DEPTH_CHOICES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 WIDTHS = (8, 16, 32)
@@ -72,6 +73,38 @@ BOTH, BACKPROP_ONLY, ADJOINT_ONLY, NEITHER = (
 )
 MEMORY_OPTIONS = (BOTH, BACKPROP_ONLY, ADJOINT_ONLY, NEITHER)
 SWEEP_RTOLS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)  # the tolerance chart's
+
+
+# Each line's colour, from the palette: the ResNet blue, the neural ODE orange (its
+# parameters, and its gradient by backprop), the adjoint teal.
+COLORS = (
+    ("ResNet", palette.RESNET),
+    ("neural ODE", palette.LEARNED),
+    (BACKPROP, palette.LEARNED),
+    (ADJOINT, palette.ADJOINT),
+    ("adjoint vs backprop (Euler)", palette.ADJOINT),
+)
+
+
+def parameters_axis(depths) -> list[float]:
+    """The parameter chart's log axis for every width of the slider at these depths (the
+    counts are known: L(w² + w) for the ResNet, 2(w² + w) for the field), so that it stays
+    put while the width moves."""
+    per_layer = [w * w + w for w in WIDTHS]
+    return ode_charts.log_domain(
+        [2 * min(per_layer), min(depths) * min(per_layer), max(depths) * max(per_layer)]
+    )
+
+
+def memory_axis(table: pd.DataFrame, width: int) -> list[float] | None:
+    """The memory chart's log axis, wide enough for every width of the slider: memory is
+    a sum of terms in 1, w and w² (weights grow like w², states like w), so at width w' it
+    lies between (w'/w)² times the value at w and that value (w' < w), or between the value
+    and (w'/w)² times it (w' > w). The axis then stays put while the width moves."""
+    memory = table["memory (KiB)"].to_numpy(dtype=float)
+    low = memory.min() * (min(WIDTHS) / width) ** 2
+    high = memory.max() * (max(WIDTHS) / width) ** 2
+    return ode_charts.log_domain([low, high])
 
 
 def _memory(table: pd.DataFrame, model: str) -> pd.Series:
@@ -178,6 +211,9 @@ GRADIENT, DRIFT = (
     "adjoint's gradient vs backprop's",
     "x(0) solved to T and back",
 )
+# The tolerance chart's colours: the adjoint's gradient in the adjoint's teal; the round
+# trip's miss has no entry in the palette's table and takes its first spare colour (pink).
+TOLERANCE_COLORS = ((GRADIENT, palette.ADJOINT), (DRIFT, "#e377c2"))
 
 
 def tolerance_sweep(width: int) -> pd.DataFrame:

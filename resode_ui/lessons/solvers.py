@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
+from resode_ui import ode_charts
 
 LINEAR = "Linear test system (exact solution)"
 SPIRAL = "Spiral (the notes' test equation)"
@@ -127,13 +128,12 @@ def slope_answer(fixed: Study, name: str) -> tuple[str, str] | None:
     return truth, observed
 
 
-def evaluations(name: str, steps):
-    """Right-hand-side evaluations of `steps` steps of a solver, as diffrax makes them: the new
-    stages of each step, plus the first stage of all for a method that reuses its last stage
-    as the next step's first (FSAL: Bogacki–Shampine, Tsitouras, Dormand–Prince)."""
-    tableau = getattr(rc.SOLVERS[name].make(), "tableau", None)
-    first = 1 if tableau is not None and tableau.fsal else 0
-    return np.asarray(steps) * rc.SOLVERS[name].evaluations_per_step + first
+def fixed_evaluations(name: str, steps) -> np.ndarray:
+    """Right-hand-side evaluations of fixed-step solves of `steps` steps, counted as the core
+    counts a solve (`SolveResult.num_evaluations`): the new stages of each step, plus the
+    very first stage for a method that reuses its last stage (FSAL)."""
+    info = rc.SOLVERS[name]
+    return np.asarray(steps) * info.evaluations_per_step + int(info.fsal)
 
 
 def stable_from(fixed: Study) -> pd.Series:
@@ -234,7 +234,7 @@ def study(system: str, solver: str, kind: str) -> pd.DataFrame:
         t_end = problem.t_span[1]
         ends = rc.fixed_step_endpoints(problem, problem.u0, t_end, STEP_COUNTS, solver=solver)
         work = {"steps": STEP_COUNTS, "dt": t_end / STEP_COUNTS}
-        work["evaluations"] = evaluations(solver, STEP_COUNTS)
+        work["evaluations"] = fixed_evaluations(solver, STEP_COUNTS)
         ok = np.all(np.isfinite(ends), axis=1)
     else:
         runs = [solve(system, adaptive(solver, rtol)) for rtol in RTOLS]
@@ -242,7 +242,7 @@ def study(system: str, solver: str, kind: str) -> pd.DataFrame:
         work = {
             "steps": [int(run.num_steps) for run in runs],
             "rtol": RTOLS,
-            "evaluations": [int(evaluations(solver, run.num_steps)) for run in runs],
+            "evaluations": [int(run.num_evaluations) for run in runs],
         }
     return pd.DataFrame({"solver": solver, **work, "ok": ok, "error": end_errors(system, ends, ok)})
 
@@ -302,7 +302,8 @@ def lesson(s: SolversSettings, progress: Callable[[float, str], None] | None = N
 
 
 def evaluations_needed(fixed: Study, target: float) -> pd.DataFrame:
-    """Per solver (label): the fewest evaluations whose fixed-step error is ≤ target (NaN: never)."""
+    """Per solver (label): the fewest evaluations whose fixed-step error is ≤ target (NaN:
+    never within the study's step counts)."""
     reached = fixed.points[fixed.points["error"] <= target]
     fewest = reached.groupby("solver")["evaluations"].min()
     names = fixed.points["solver"].unique()
@@ -312,6 +313,23 @@ def evaluations_needed(fixed: Study, target: float) -> pd.DataFrame:
             "evaluations": [float(fewest.get(n, np.nan)) for n in names],
         }
     )
+
+
+def evaluations_axis(fixed: Study) -> list[float] | None:
+    """The evaluations chart's log axis for every target of the slider at once, so that the
+    axis stays put while the target moves (None: no target is ever reached)."""
+    needed = pd.concat([evaluations_needed(fixed, target) for target in TARGETS])
+    values = needed["evaluations"].dropna().to_numpy(dtype=float)
+    if values.size == 0:
+        return None
+    low, high = float(values.min()), float(values.max())
+    return [float(10 ** np.floor(np.log10(low))), float(10 ** np.ceil(np.log10(high * 1.6)))]
+
+
+def reference_slopes(names) -> tuple[int, ...]:
+    """The slopes of the reference triangles: the orders of the chosen methods (at most four
+    of them)."""
+    return ode_charts.reference_slopes(rc.SOLVERS[name].order for name in names)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -328,7 +346,7 @@ def time_solve(system: str, settings: rc.SolverSettings, repeats: int = 5) -> di
     return {
         "seconds": float(np.median(times)),
         "steps": int(result.num_steps),
-        "evaluations": int(evaluations(settings.solver, result.num_steps)),
+        "evaluations": int(result.num_evaluations),
         "ok": result.ok,
         "error": float(end_errors(system, result.ys[-1], result.ok)),
     }
