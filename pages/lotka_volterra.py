@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from resode_ui import node_charts as nc, play, teach, widgets as ui
+from resode_ui import chart_parts as cp, node_charts as nc, play, teach, widgets as ui
 from resode_ui.advice import divergence_advice
 from resode_ui.lessons import lotka_volterra as lv
 
@@ -146,7 +146,7 @@ m4.metric("Training time", f"{fit.seconds:.1f} s")
 st.subheader("Watch it train")
 epochs_shown = lv.frame_epochs(result.settings)
 history = pd.DataFrame({"epoch": np.arange(1, fit.epochs + 1), "loss": fit.losses})
-loss_axis = nc.log_domain(fit.losses)
+loss_axis = cp.log_domain(fit.losses)
 
 
 def draw(i: int) -> None:
@@ -207,7 +207,7 @@ with ui.more("More: the phase plane, the conserved quantity, and how it works"):
         ],
         ignore_index=True,
     ).dropna()
-    if nc.can_draw(conserved, "value"):
+    if cp.can_draw(conserved, "value"):
         ui.chart(
             nc.time_series_chart,
             conserved,

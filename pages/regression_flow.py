@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import ode_charts as oc, play, teach, widgets as ui
+from resode_ui import node_charts as nc, ode_charts as oc, play, teach, widgets as ui
 from resode_ui.advice import divergence_advice
 from resode_ui.lessons import regression_flow as flow
 
@@ -235,7 +235,7 @@ dimensions let the points go *around* each other instead.
     )
     # In presenter mode this is inside the "More" expander already, and expanders do not nest.
     with st.container() if ui.presenting() else st.expander("Training histories"):
-        ui.chart(oc.history_chart, history, y_title="mean squared error", colors=COLORS)
+        ui.chart(nc.history_chart, history, y_title="mean squared error", colors=COLORS)
         st.caption(
             "All three with Adam and the same number of epochs; the neural ODEs' rate decays "
             f"to {100 * flow.FINAL_RATE:.0f} % of its start. The field V(x, t) has one hidden "

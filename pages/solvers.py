@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import ode_charts as oc, teach, widgets as ui
+from resode_ui import chart_parts as cp, ode_charts as oc, teach, widgets as ui
 from resode_ui.lessons import solvers
 
 D = solvers.SolversSettings()  # the defaults
@@ -73,7 +73,7 @@ preset = teach.matching_preset(solvers.PRESETS, st.session_state.get("sv_preset"
 
 def convergence(study: solvers.Study, x_title: str, sign: int) -> None:
     drawable = study.points[study.points["error"] <= oc.BLOWN_UP]
-    if not oc.can_draw(drawable, "error", log=True):
+    if not cp.can_draw(drawable, "error", log=True):
         st.caption("No solve of the chosen methods ended with a finite error: nothing to draw.")
         return
     ui.chart(

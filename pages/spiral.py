@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from resode_ui import node_charts as nc, play, teach, widgets as ui
+from resode_ui import chart_parts as cp, node_charts as nc, play, teach, widgets as ui
 from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.lessons import spiral
 
@@ -300,7 +300,7 @@ fit_axis = spiral.fit_domain(result, index)
 history = pd.DataFrame(
     {"epoch": np.arange(1, fit.epochs + 1), "loss": fit.losses, "grad_norm": fit.grad_norms}
 )
-loss_axis = nc.log_domain(fit.losses)
+loss_axis = cp.log_domain(fit.losses)
 
 
 def draw(i: int) -> None:
@@ -409,7 +409,7 @@ over starting points on a 15 × 15 grid of the plane.
     )
 
     st.subheader("Gradient norm during training")
-    if nc.can_draw(history, "grad_norm", log=True):
+    if cp.can_draw(history, "grad_norm", log=True):
         ui.chart(nc.history_chart, history, y="grad_norm", y_title="gradient norm ‖∂L/∂θ‖")
     else:
         st.caption("No finite, positive gradient norm to draw on a log axis.")

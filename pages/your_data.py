@@ -7,7 +7,15 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import exports as ex, node_charts as nc, palette, teach, uploads as up, widgets as ui
+from resode_ui import (
+    chart_parts as cp,
+    exports as ex,
+    node_charts as nc,
+    palette,
+    teach,
+    uploads as up,
+    widgets as ui,
+)
 from resode_ui.advice import divergence_advice, unsolved_advice
 from resode_ui.lessons import your_data as yd
 
@@ -348,7 +356,7 @@ with ui.more("More: the phase plane, the training history, swapped solvers, down
         charts["loss_history"] = lambda: nc.history_chart(
             history, y_title=history_title, colors=run_colors
         )
-        if nc.can_draw(history, "loss", log=True):
+        if cp.can_draw(history, "loss", log=True):
             ui.chart(nc.history_chart, history, y_title=history_title, colors=run_colors)
         else:
             st.caption("No finite, positive loss to draw on a log axis.")

@@ -6,13 +6,17 @@ inspect what it would draw. Columns are named in each docstring.
 
 from __future__ import annotations
 
-import math
-
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from resode_ui import palette
+from resode_ui.chart_parts import (
+    padded_domain,
+    positive_rows,
+    require_columns,
+    square_domains,
+)
 
 SOURCE_DASH = {"true": [1, 0], "learned": [6, 3], "data": [1, 0], "ResNet": [2, 2]}
 ARROW_SIZE = 170
@@ -24,67 +28,10 @@ SHADES = (0.07, 0.13)  # grey of the held-out band, then of the band beyond the 
 SAMPLES = "samples"  # the legend's name for the observed points
 
 
-def _require(df: pd.DataFrame, columns: tuple[str, ...]) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"The chart needs columns {missing}.")
-
-
-def _log_axis_domain(values) -> list[float] | None:
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v) & (v > 0)]
-    if v.size == 0:
-        return None
-    return [
-        float(10 ** math.floor(math.log10(v.min()))),
-        float(10 ** math.ceil(math.log10(v.max()))),
-    ]
-
-
-def log_domain(values) -> list[float] | None:
-    """A log axis's fixed domain for these values: from the power of ten below the smallest
-    positive one to the power above the largest (None: nothing positive)."""
-    return _log_axis_domain(values)
-
-
-def _positive(df: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Rows a log scale can draw (finite and > 0)."""
-    values = pd.to_numeric(df[column], errors="coerce")
-    return df[np.isfinite(values) & (values > 0)]
-
-
-def can_draw(df: pd.DataFrame, column: str, *, log: bool = False) -> bool:
-    """Whether a chart of `column` has anything to draw (finite values; > 0 on a log axis).
-    A page shows a sentence instead of a chart that cannot."""
-    if column not in df.columns or df.empty:
-        return False
-    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=np.float64)
-    return bool(np.any(np.isfinite(values) & ((values > 0) if log else True)))
-
-
 # Viridis without its pale yellow end, which vanishes on a white page: for ordered values.
 ORDERED_SCHEME = palette.ORDERED_SCHEME
 # Arrows are thin marks: their fast end stops at a mid green that stays clear on white.
 QUIVER_SCHEME = {"name": "viridis", "extent": [0.0, 0.7]}
-
-
-def padded_domain(values, pad: float = 0.08) -> tuple[float, float] | None:
-    """[min, max] of the finite values, widened by `pad` of their range on each side."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return None
-    low, high = float(v.min()), float(v.max())
-    margin = pad * (high - low) if high > low else max(abs(high), 1.0) * pad
-    return low - margin, high + margin
-
-
-def square_domains(x_domain, y_domain) -> tuple[tuple[float, float], tuple[float, float]]:
-    """The two domains widened about their centres to the same span: on a square plot, the
-    same units per pixel on both axes (a circle looks like a circle)."""
-    span = max(x_domain[1] - x_domain[0], y_domain[1] - y_domain[0])
-    centres = ((x_domain[0] + x_domain[1]) / 2, (y_domain[0] + y_domain[1]) / 2)
-    return tuple((c - span / 2, c + span / 2) for c in centres)
 
 
 def _square(chart, size: int) -> alt.HConcatChart:
@@ -98,14 +45,6 @@ def component_colors(labels) -> tuple[list[str], list[str]]:
     domain = list(dict.fromkeys(labels))
     colors = [*palette.COMPONENTS, *MORE_COMPONENTS]
     return domain, [colors[k % len(colors)] for k in range(len(domain))]
-
-
-def _source_colors(labels, colors=None) -> tuple[list[str], list[str]]:
-    """(domain, range) for true/learned/data and named runs: the palette's colours, or
-    `colors` ((label, colour) pairs) for the labels it names."""
-    named = dict(colors or ())
-    domain, default = palette.colors_for(labels)
-    return domain, [named.get(label, c) for label, c in zip(domain, default, strict=True)]
 
 
 # ----------------------------------------------------------------------------- trajectories
@@ -196,12 +135,12 @@ def time_series_chart(
     training window ends. Fixed `x_domain`/`y_domain` keep the axes still while a slider
     moves; curves that leave them are clipped.
     """
-    _require(df, ("t", "value", "series", "source"))
+    require_columns(df, ("t", "value", "series", "source"))
     if color_by == "series":
         domain, colors = component_colors(df["series"])
         color = alt.Color("series:N", title=None, scale=alt.Scale(domain=domain, range=colors))
     else:
-        domain, colors = _source_colors(df["source"])
+        domain, colors = palette.colors_for(df["source"])
         color = alt.Color(
             "source:N", title=None, scale=alt.Scale(domain=domain, range=colors), legend=None
         )
@@ -276,7 +215,7 @@ def phase_plane_chart(
     both axes; otherwise they span the true paths and the data (else everything), widened
     to the same span, and a learned path that strays outside is clipped.
     """
-    _require(df, ("x", "y", "t", "source", "trajectory"))
+    require_columns(df, ("x", "y", "t", "source", "trajectory"))
     drawn, dash_range = _line_dashes(df)
     if domain is not None:
         x_domain = y_domain = tuple(domain)
@@ -286,7 +225,7 @@ def phase_plane_chart(
         x_domain = padded_domain(reference["x"]) or (-1.0, 1.0)
         y_domain = padded_domain(reference["y"]) or (-1.0, 1.0)
         x_domain, y_domain = square_domains(x_domain, y_domain)
-    sources, colors = _source_colors(df["source"], colors)
+    sources, colors = palette.colors_for(df["source"], colors)
     base = alt.Chart(df).encode(
         x=alt.X("x:Q", title=x_title, scale=alt.Scale(domain=list(x_domain), nice=False)),
         y=alt.Y("y:Q", title=y_title, scale=alt.Scale(domain=list(y_domain), nice=False)),
@@ -359,7 +298,7 @@ def quiver_chart(
     Arrows show the direction; colour shows log₁₀ of the speed, from dark purple (slow) to
     green (fast), never pale yellow (pass the same color_domain to two charts to compare them).
     """
-    _require(df, ("x", "y", "angle", "log10_speed", "speed"))
+    require_columns(df, ("x", "y", "angle", "log10_speed", "speed"))
     scale = alt.Scale(scheme=QUIVER_SCHEME)
     if color_domain is not None:
         scale = alt.Scale(scheme=QUIVER_SCHEME, domain=list(color_domain), clamp=True)
@@ -401,8 +340,8 @@ def history_chart(
     """A training history: columns epoch, <y>, and optionally series (one line each, in the
     palette's colours or `colors`' (label, colour) pairs; a single line is the learned model's
     orange). Fixed `x_domain` and `y_domain` keep the axes still while the curve grows."""
-    _require(df, ("epoch", y))
-    data = _positive(df, y) if log else df
+    require_columns(df, ("epoch", y))
+    data = positive_rows(df, y) if log else df
     y_scale = {"type": "log"} if log else {"zero": False}
     if y_domain is not None:
         y_scale.update(domain=list(y_domain), nice=False)
@@ -414,7 +353,7 @@ def history_chart(
     }
     mark = {"strokeWidth": 2, "clip": True}
     if "series" in df.columns:
-        domain, range_ = _source_colors(df["series"], colors)
+        domain, range_ = palette.colors_for(df["series"], colors)
         encoding["color"] = alt.Color(
             "series:N", title=None, scale=alt.Scale(domain=domain, range=range_)
         )
@@ -464,7 +403,7 @@ def error_heatmap(
     Colours saturate at `cap` %; failed or non-finite cells are drawn at the cap.
     markers (columns x, y, label) mark e.g. the training initial conditions.
     """
-    _require(df, ("u1", "u2", "x0", "x1", "y0", "y1", "error_pct"))
+    require_columns(df, ("u1", "u2", "x0", "x1", "y0", "y1", "error_pct"))
     data = df.copy()
     data["shown_pct"] = np.minimum(
         np.where(np.isfinite(data["error_pct"]), data["error_pct"], cap), cap
@@ -498,7 +437,7 @@ def error_heatmap(
     )
     layers = [cells]
     if markers is not None and len(markers):
-        _require(markers, ("x", "y", "label"))
+        require_columns(markers, ("x", "y", "label"))
         layers.append(
             alt.Chart(markers)
             .mark_point(filled=True, size=80, stroke="black", strokeWidth=1.5)
@@ -520,213 +459,10 @@ def error_heatmap(
 # ----------------------------------------------------------------------------- solvers
 
 
-def convergence_chart(
-    df: pd.DataFrame,
-    *,
-    fits: pd.DataFrame | None = None,
-    floor: float | None = None,
-    x: str = "dt",
-    x_title: str = "Δt",
-    height: int = 380,
-) -> alt.LayerChart:
-    """Error against a cost on log-log axes: columns solver, <x>, error.
-
-    fits (columns solver, <x>, error) are drawn as dashed fitted lines; floor as a
-    horizontal rule marking the float32 round-off level.
-    """
-    _require(df, ("solver", x, "error"))
-    data = _positive(df, "error")
-    x_enc = alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log"))
-    y_enc = alt.Y("error:Q", title="error at T (max norm)", scale=alt.Scale(type="log"))
-    color = alt.Color("solver:N", title="solver")
-    points = (
-        alt.Chart(data)
-        .mark_line(point=True, strokeWidth=1.5)
-        .encode(
-            x=x_enc,
-            y=y_enc,
-            color=color,
-            tooltip=[
-                "solver",
-                alt.Tooltip(f"{x}:Q", format=".3g"),
-                alt.Tooltip("error:Q", format=".2e"),
-            ],
-        )
-    )
-    layers = [points]
-    if fits is not None and len(fits):
-        layers.append(
-            alt.Chart(_positive(fits, "error"))
-            .mark_line(strokeDash=[6, 4], strokeWidth=1, opacity=0.8)
-            .encode(x=x_enc, y=y_enc, color=color, detail="solver:N")
-        )
-    if floor is not None:
-        layers.append(
-            alt.Chart(pd.DataFrame({"error": [floor], "label": ["float32 round-off floor"]}))
-            .mark_rule(color="gray", strokeDash=[2, 2])
-            .encode(y="error:Q", tooltip=["label"])
-        )
-    return alt.layer(*layers).properties(height=height)
-
-
-def bar_chart(
-    df: pd.DataFrame, *, category: str, value: str, title: str, log: bool = False, height: int = 240
-) -> alt.Chart:
-    """A horizontal bar per category (e.g. solver cost)."""
-    _require(df, (category, value))
-    data = _positive(df, value) if log else df
-    encoding = {}
-    if log:
-        # A bar on a log axis cannot start at 0 (Vega-Lite then draws nothing): start every
-        # bar at the power of ten below the smallest value.
-        smallest = data[value].min() if len(data) else 1.0
-        base = 10.0 ** np.floor(np.log10(smallest)) if np.isfinite(smallest) else 1.0
-        encoding["x2"] = alt.datum(float(base))
-    return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            y=alt.Y(f"{category}:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
-            x=alt.X(f"{value}:Q", title=title, scale=alt.Scale(type="log" if log else "linear")),
-            tooltip=[category, alt.Tooltip(f"{value}:Q", format=".4g")],
-            **encoding,
-        )
-        .properties(height=height)
-    )
-
-
 # ----------------------------------------------------------------------------- scaling
 
 
-def scaling_chart(
-    df: pd.DataFrame,
-    *,
-    y: str,
-    y_title: str,
-    x: str = "L",
-    x_title: str = "depth L / number of steps",
-    log_y: bool = True,
-    height: int = 300,
-) -> alt.Chart:
-    """A quantity against depth on log axes: columns <x>, <y>, model (one line each)."""
-    _require(df, (x, y, "model"))
-    data = _positive(df, y) if log_y else df
-    return (
-        alt.Chart(data)
-        .mark_line(point=True, strokeWidth=2)
-        .encode(
-            x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log", base=2)),
-            y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(type="log") if log_y else alt.Scale()),
-            color=alt.Color("model:N", title=None),
-            tooltip=["model", x, alt.Tooltip(f"{y}:Q", format=",.4g")],
-        )
-        .properties(height=height)
-    )
-
-
 # ----------------------------------------------------------------------------- regression flow
-
-
-def flow_lines_chart(
-    df: pd.DataFrame, *, x_title: str = "t", y_title: str = "x(t)", height: int = 320
-) -> alt.Chart:
-    """Each point's path: columns t, x, point (id), start (its initial value, for colour)."""
-    _require(df, ("t", "x", "point", "start"))
-    return (
-        alt.Chart(df)
-        .mark_line(strokeWidth=1.8, opacity=0.85, point=alt.OverlayMarkDef(size=12))
-        .encode(
-            x=alt.X("t:Q", title=x_title),
-            y=alt.Y("x:Q", title=y_title),
-            detail="point:N",
-            order="t:Q",
-            color=alt.Color("start:Q", title="x(0)", scale=alt.Scale(scheme="redblue")),
-            tooltip=["point", alt.Tooltip("t:Q", format=".2f"), alt.Tooltip("x:Q", format=".3f")],
-        )
-        .properties(height=height)
-    )
-
-
-def flow_plane_chart(
-    df: pd.DataFrame,
-    *,
-    x_title: str = "x₁",
-    y_title: str = "x₂",
-    color_title: str = "start angle (°)",
-    cyclic: bool = True,
-    height: int = 340,
-) -> alt.LayerChart:
-    """2-D paths: columns x, y, t, point, start (a colour value per point); ends marked.
-
-    `cyclic`: the start values wrap around (angles: a cyclic palette); otherwise they are
-    ordered (ORDERED_SCHEME: its two ends differ clearly).
-    """
-    _require(df, ("x", "y", "t", "point", "start"))
-    palette = "rainbow" if cyclic else ORDERED_SCHEME
-    base = alt.Chart(df).encode(
-        x=alt.X("x:Q", title=x_title),
-        y=alt.Y("y:Q", title=y_title),
-        color=alt.Color("start:Q", title=color_title, scale=alt.Scale(scheme=palette)),
-    )
-    lines = base.mark_line(strokeWidth=1.3, opacity=0.7).encode(order="t:Q", detail="point:N")
-    ends = (
-        base.transform_window(
-            rank="rank()", groupby=["point"], sort=[alt.SortField("t", order="descending")]
-        )
-        .transform_filter(alt.datum.rank == 1)
-        .mark_point(filled=True, size=40)
-    )
-    return alt.layer(lines, ends).properties(height=height)
-
-
-def fitted_map_chart(
-    targets: pd.DataFrame, curves: pd.DataFrame, *, height: int = 320
-) -> alt.LayerChart:
-    """A 1-D map: targets (columns x, y) as points; curves (x, y, model) as lines."""
-    _require(targets, ("x", "y"))
-    _require(curves, ("x", "y", "model"))
-    lines = (
-        alt.Chart(curves)
-        .mark_line(strokeWidth=2)
-        .encode(
-            x=alt.X("x:Q", title="input x"),
-            y=alt.Y("y:Q", title="output"),
-            color=alt.Color("model:N", title=None),
-            tooltip=["model", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".3f")],
-        )
-    )
-    dots = (
-        alt.Chart(targets)
-        .mark_point(filled=True, size=50, color="black")
-        .encode(
-            x="x:Q",
-            y="y:Q",
-            tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f")],
-        )
-    )
-    return alt.layer(lines, dots).properties(height=height)
-
-
-def map_arrows_chart(df: pd.DataFrame, *, height: int = 340) -> alt.LayerChart:
-    """2-D regression: columns x, y, kind ("input"/"target"/"prediction"), point."""
-    _require(df, ("x", "y", "kind", "point"))
-    return (
-        alt.Chart(df)
-        .mark_point(filled=True, size=40)
-        .encode(
-            x=alt.X("x:Q", title="x₁"),
-            y=alt.Y("y:Q", title="x₂"),
-            color=alt.Color("kind:N", title=None),
-            shape=alt.Shape("kind:N", title=None),
-            tooltip=[
-                "kind",
-                "point",
-                alt.Tooltip("x:Q", format=".2f"),
-                alt.Tooltip("y:Q", format=".2f"),
-            ],
-        )
-        .properties(height=height)
-    )
 
 
 def side_by_side(build, frames, titles, *, width: int = 340, **kwargs):

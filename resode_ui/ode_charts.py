@@ -10,7 +10,6 @@ presenter mode's ≥ 16 px labels come from `widgets.chart`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 import altair as alt
 import numpy as np
@@ -18,6 +17,13 @@ import pandas as pd
 
 import resode_core as rc
 from resode_ui import palette
+from resode_ui.chart_parts import (
+    covering,
+    padded_domain,
+    positive_rows,
+    require_columns,
+    square_domains,
+)
 
 ORDERED_SCHEME = palette.ORDERED_SCHEME  # for ordered values (x(0)): no pale-yellow end
 # Angles wrap around, so they get a cyclic range: eight stops from -180° back to the same
@@ -31,76 +37,6 @@ REFERENCE_INK = "#444444"  # slope triangles, the floor's label
 MEASURED, FITTED = "measured error at T", "fitted line"
 BLOWN_UP = 1e3  # an error above this, for states of size 1, is a solve that blew up
 TARGET = "target"
-
-
-def _require(df: pd.DataFrame, columns: Iterable[str]) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"The chart needs columns {missing}.")
-
-
-def _positive(df: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Rows a log scale can draw (finite and > 0)."""
-    values = pd.to_numeric(df[column], errors="coerce")
-    return df[np.isfinite(values) & (values > 0)]
-
-
-def can_draw(df: pd.DataFrame | None, column: str, *, log: bool = False) -> bool:
-    """Whether a chart of `column` has anything to draw (finite values; > 0 on a log axis).
-    A page shows a sentence instead of a chart that cannot."""
-    if df is None or column not in df.columns or df.empty:
-        return False
-    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=np.float64)
-    return bool(np.any(np.isfinite(values) & ((values > 0) if log else True)))
-
-
-def log_domain(values) -> list[float] | None:
-    """A log axis's fixed domain: from the power of ten at or below the smallest positive
-    value to the one at or above the largest (None: nothing positive)."""
-    v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v) & (v > 0)]
-    if v.size == 0:
-        return None
-    return [
-        float(10 ** math.floor(math.log10(v.min()))),
-        float(10 ** math.ceil(math.log10(v.max()))),
-    ]
-
-
-def padded_domain(values, pad: float = 0.08) -> tuple[float, float] | None:
-    """[min, max] of the finite values, widened by `pad` of their range on each side."""
-    v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return None
-    low, high = float(v.min()), float(v.max())
-    margin = pad * (high - low) if high > low else max(abs(high), 1.0) * pad
-    return low - margin, high + margin
-
-
-def covering(base: tuple[float, float], values, pad: float = 0.05) -> tuple[float, float]:
-    """`base`, widened only where the values (padded) reach beyond it: an axis that stays
-    put while a slider moves, unless something would leave it."""
-    seen = padded_domain(values, pad)
-    if seen is None:
-        return tuple(base)
-    return min(base[0], seen[0]), max(base[1], seen[1])
-
-
-def square_domains(x_domain, y_domain) -> tuple[tuple[float, float], tuple[float, float]]:
-    """The two domains widened about their centres to the same span: on a square plot, the
-    same units per pixel on both axes (a circle looks like a circle)."""
-    span = max(x_domain[1] - x_domain[0], y_domain[1] - y_domain[0])
-    centres = ((x_domain[0] + x_domain[1]) / 2, (y_domain[0] + y_domain[1]) / 2)
-    return tuple((c - span / 2, c + span / 2) for c in centres)
-
-
-def _colors(labels, colors=()) -> tuple[list[str], list[str]]:
-    """(domain, range) in first-seen order: `colors`' (label, colour) pairs first, then the
-    palette's table."""
-    named = dict(colors or ())
-    domain, default = palette.colors_for(labels)
-    return domain, [named.get(label, c) for label, c in zip(domain, default, strict=True)]
 
 
 # ----------------------------------------------------------------------------- solvers
@@ -118,7 +54,7 @@ def solver_colors(names) -> tuple[list[str], list[str]]:
     present = list(dict.fromkeys(solver_label(n) for n in names))
     ordered = [rc.SOLVERS[n].label for n in rc.SOLVER_NAMES if rc.SOLVERS[n].label in present]
     ordered += [label for label in present if label not in ordered]
-    return _colors(ordered)
+    return palette.colors_for(ordered)
 
 
 def reference_slopes(orders, most: int = 4) -> tuple[int, ...]:
@@ -249,11 +185,11 @@ def convergence_chart(
     `blown_up` (for states of size 1: solves that blew up without overflowing) are left out
     like those that did, so that they do not squeeze every other line into a corner.
     """
-    _require(df, ("solver", x, "error"))
-    data = _positive(df, "error")
+    require_columns(df, ("solver", x, "error"))
+    data = positive_rows(df, "error")
     data = data[data["error"] <= blown_up]
     data = data.assign(method=data["solver"].map(solver_label), line=MEASURED)
-    shown = _positive(fits, "error") if fits is not None and len(fits) else None
+    shown = positive_rows(fits, "error") if fits is not None and len(fits) else None
     if shown is not None:
         shown = shown.assign(method=shown["solver"].map(solver_label), line=FITTED)
     domain, colors = solver_colors(data["solver"] if len(data) else df["solver"])
@@ -349,9 +285,9 @@ def bar_chart(
     it). On a log axis every bar starts at the power of ten below the smallest value (a bar
     from 0 draws nothing there); a fixed `domain` keeps the axis still while a slider moves.
     """
-    _require(df, (category, value))
-    data = _positive(df, value) if log else df
-    names, range_ = _colors(data[category], colors)
+    require_columns(df, (category, value))
+    data = positive_rows(df, value) if log else df
+    names, range_ = palette.colors_for(data[category], colors)
     scale = {"type": "log"} if log else {}
     if domain is not None:
         scale.update(domain=list(domain), nice=False)
@@ -393,9 +329,9 @@ def scaling_chart(
     """A quantity against depth on log axes: columns <x>, <y>, model (one line each, in
     `colors`' (label, colour) pairs or the palette's). A fixed `y_domain` keeps the axis
     still while a slider moves."""
-    _require(df, (x, y, "model"))
-    data = _positive(df, y) if log_y else df
-    domain, range_ = _colors(data["model"] if len(data) else df["model"], colors)
+    require_columns(df, (x, y, "model"))
+    data = positive_rows(df, y) if log_y else df
+    domain, range_ = palette.colors_for(data["model"] if len(data) else df["model"], colors)
     y_scale = {"type": "log"} if log_y else {}
     if y_domain is not None:
         y_scale.update(domain=list(y_domain), nice=False)
@@ -464,7 +400,7 @@ def flow_panels_chart(
     y) are near-black rings: at the end time in 1-D, at their place in a plane. Every
     panel's axes are fixed by all of its rows (whatever `now`) and cover the targets.
     """
-    _require(paths, ("panel", "t", "s", "point", "x", "start", *(("y",) if plane else ())))
+    require_columns(paths, ("panel", "t", "s", "point", "x", "start", *(("y",) if plane else ())))
     now = 1.0 if now is None else float(now)
     titles = list(dict.fromkeys(paths["panel"]))
     color = _start_color(cyclic, paths["start"], color_title)
@@ -551,9 +487,9 @@ def fitted_map_chart(
     """A 1-D map: targets (columns x, y) as near-black points, curves (x, y, model) as
     lines in `colors`' (label, colour) pairs. Fixed domains keep the axes still while the
     sliders move (a curve that leaves them is clipped)."""
-    _require(targets, ("x", "y"))
-    _require(curves, ("x", "y", "model"))
-    domain, range_ = _colors(curves["model"], colors)
+    require_columns(targets, ("x", "y"))
+    require_columns(curves, ("x", "y", "model"))
+    domain, range_ = palette.colors_for(curves["model"], colors)
     x_enc = alt.X("x:Q", title="input x", scale=alt.Scale(domain=list(x_domain), nice=False))
     y_enc = alt.Y("y:Q", title="output", scale=alt.Scale(domain=list(y_domain), nice=False))
     lines = (
@@ -589,11 +525,11 @@ def map_targets_chart(df: pd.DataFrame, *, colors: tuple = (), size: int = 360) 
     """2-D regression on an equal-aspect square: columns x, y, kind (TARGET or a model's
     prediction), point. Targets are near-black rings; each model's predictions are filled
     marks of its colour and shape, joined to their targets by thin lines (the error)."""
-    _require(df, ("x", "y", "kind", "point"))
+    require_columns(df, ("x", "y", "kind", "point"))
     targets = df[df["kind"] == TARGET]
     predicted = df[df["kind"] != TARGET]
     kinds = list(dict.fromkeys(predicted["kind"]))
-    domain, range_ = _colors(kinds, colors)
+    domain, range_ = palette.colors_for(kinds, colors)
     joined = predicted.merge(
         targets[["point", "x", "y"]].rename(columns={"x": "x2", "y": "y2"}), on="point"
     )
@@ -647,33 +583,3 @@ def map_targets_chart(df: pd.DataFrame, *, colors: tuple = (), size: int = 360) 
     )
     chart = alt.layer(errors, rings, marks).properties(width=size, height=size)
     return alt.hconcat(chart)
-
-
-def history_chart(
-    df: pd.DataFrame,
-    *,
-    y_title: str = "loss",
-    colors: tuple = (),
-    height: int = 260,
-) -> alt.Chart:
-    """Training histories on a log axis: columns epoch, loss, series (one line each, in
-    `colors`' (label, colour) pairs or the palette's)."""
-    _require(df, ("epoch", "loss", "series"))
-    data = _positive(df, "loss")
-    domain, range_ = _colors(df["series"], colors)
-    return (
-        alt.Chart(data)
-        .mark_line(strokeWidth=2.5)
-        .encode(
-            x=alt.X("epoch:Q", title="epoch"),
-            y=alt.Y("loss:Q", title=y_title, scale=alt.Scale(type="log")),
-            color=alt.Color(
-                "series:N",
-                title=None,
-                scale=alt.Scale(domain=domain, range=range_),
-                legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=3),
-            ),
-            tooltip=["series", "epoch", alt.Tooltip("loss:Q", format=".4g")],
-        )
-        .properties(height=height)
-    )

@@ -61,12 +61,16 @@ COLORS: dict[str, str] = {
 _SPARE = ("#e377c2", "#bcbd22", "#17becf", "#9467bd", "#8c564b", "#2ca02c")
 
 
-def colors_for(labels: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(domain, range) for these labels in first-seen order: the table's colour for each
-    label it names, then spare colours for the rest."""
+def colors_for(labels: Iterable[str], named=()) -> tuple[list[str], list[str]]:
+    """(domain, range) for these labels in first-seen order: `named`'s (label, colour)
+    pairs first, then the table's colour for each label it names, then spare colours."""
+    own = dict(named or ())
     domain = list(dict.fromkeys(labels))
-    spare = iter(c for c in _SPARE if c not in {COLORS.get(label) for label in domain})
-    return domain, [COLORS.get(label) or next(spare, "#555555") for label in domain]
+    taken = {own.get(label) or COLORS.get(label) for label in domain}
+    spare = iter(c for c in _SPARE if c not in taken)
+    return domain, [
+        own.get(label) or COLORS.get(label) or next(spare, "#555555") for label in domain
+    ]
 
 
 def color(field: str, labels: Iterable[str], **kwargs) -> alt.Color:

@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from resode_ui import node_charts as nc, widgets as ui
+from resode_ui import chart_parts as cp, node_charts as nc, widgets as ui
 
 INTERVAL_S = 0.6  # seconds between frames: slow enough for a class to follow
 
@@ -102,7 +102,7 @@ def player(
 def loss_so_far(history, done: int, total: int, y_title: str, y_domain, where: Any = st) -> None:
     """The loss curve up to epoch `done` on the axes of the whole run (a training frame)."""
     so_far = history[history["epoch"] <= done]
-    if nc.can_draw(so_far, "loss", log=True):
+    if cp.can_draw(so_far, "loss", log=True):
         ui.chart(
             nc.history_chart,
             so_far,

@@ -50,17 +50,6 @@ def log_spaced_rows(df: pd.DataFrame, column: str, max_rows: int = 300) -> pd.Da
     return df.iloc[np.concatenate([[0], picks, [len(df) - 1]])].drop_duplicates()
 
 
-def log_domain(values) -> tuple[float, float] | None:
-    """A log-axis domain from whole decades around the positive finite values (None if
-    there are none): it moves only when a value crosses a power of ten."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v) & (v > 0)]
-    if v.size == 0:
-        return None
-    low, high = math.floor(math.log10(v.min())), math.ceil(math.log10(v.max()))
-    return 10.0**low, 10.0 ** max(high, low + 1)
-
-
 def padded(low: float, high: float, share: float = 0.05) -> tuple[float, float]:
     """[low, high] widened by `share` of its span on each side (a flat range by ±1)."""
     span = high - low if high > low else 2.0

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from resode_ui import node_charts as nc, palette
+from resode_ui import chart_parts as cp, node_charts as nc, palette
 
 
 def _spec(chart) -> dict:
@@ -127,7 +127,7 @@ def test_phase_planes_have_equal_scales():
         _layers(_spec(nc.phase_plane_chart(frame, domain=(-3, 3))))[0]["encoding"]["order"]["field"]
         == "t"
     )
-    assert nc.square_domains((0, 4), (0, 1)) == ((0, 4), (-1.5, 2.5))
+    assert cp.square_domains((0, 4), (0, 1)) == ((0, 4), (-1.5, 2.5))
 
 
 def test_quiver_angles_point_along_the_field():
@@ -150,12 +150,12 @@ def test_history_chart_drops_what_a_log_axis_cannot_draw():
     assert losses == [1.0, 0.5]
     assert spec["encoding"]["y"]["scale"]["type"] == "log"
     assert spec["mark"]["color"] == palette.LEARNED  # the learned model's loss
-    assert nc.can_draw(frame, "loss", log=True)
+    assert cp.can_draw(frame, "loss", log=True)
     nothing = frame.assign(loss=[np.nan, 0.0, -1.0, np.inf])
-    assert not nc.can_draw(nothing, "loss", log=True) and nc.can_draw(nothing, "loss")
-    assert not nc.can_draw(frame, "missing")
+    assert not cp.can_draw(nothing, "loss", log=True) and cp.can_draw(nothing, "loss")
+    assert not cp.can_draw(frame, "missing")
     # Fixed axes for an animation: the whole run's epochs and powers of ten.
-    fixed = _spec(nc.history_chart(frame, x_domain=(0, 10), y_domain=nc.log_domain([0.02, 3])))
+    fixed = _spec(nc.history_chart(frame, x_domain=(0, 10), y_domain=cp.log_domain([0.02, 3])))
     assert fixed["encoding"]["x"]["scale"]["domain"] == [0, 10]
     assert fixed["encoding"]["y"]["scale"]["domain"] == [0.01, 10.0]
     runs = frame.assign(series=["A", "A", "B", "B"])
@@ -177,54 +177,9 @@ def test_heatmap_cells_tile_the_grid_and_cap_errors():
     assert cells["encoding"]["color"]["scale"]["scheme"]["extent"][1] <= 0.75
 
 
-def test_convergence_chart_with_fits_and_floor():
-    frame = pd.DataFrame(
-        {"solver": "rk4", "dt": [0.1, 0.05, 0.025], "error": [1e-4, 6.25e-6, np.nan]}
-    )
-    fits = pd.DataFrame({"solver": "rk4", "dt": [0.1, 0.05], "error": [1e-4, 6.25e-6]})
-    spec = _spec(nc.convergence_chart(frame, fits=fits, floor=1e-6))
-    assert len(spec["layer"]) == 3
-    assert spec["layer"][0]["encoding"]["x"]["scale"]["type"] == "log"
-
-
-def test_bar_scaling_and_flow_charts():
-    bars = _spec(
-        nc.bar_chart(
-            pd.DataFrame({"s": ["a", "b", "c"], "v": [3, 30, 0]}),
-            category="s",
-            value="v",
-            title="n",
-            log=True,
-        )
-    )
-    # Bars on a log axis need a positive baseline, or Vega-Lite draws none (it did, empty).
-    assert bars["encoding"]["x2"]["datum"] == 1.0
-    assert len(bars["data"]["values"] if "values" in bars["data"] else bars["datasets"]) > 0
-    frame = pd.DataFrame({"L": [8, 64], "params": [100, 800], "model": "ResNet"})
-    assert (
-        _spec(nc.scaling_chart(frame, y="params", y_title="p"))["encoding"]["x"]["scale"]["base"]
-        == 2
-    )
-    lines = pd.DataFrame(
-        {"t": [0, 1, 0, 1], "x": [0, 1, 1, 0], "point": [0, 0, 1, 1], "start": [0, 0, 1, 1]}
-    )
-    _spec(nc.flow_lines_chart(lines))
-    plane = lines.rename(columns={"x": "y"}).assign(x=[0, 1, 0, 1])
-    _spec(nc.flow_plane_chart(plane, color_title="x(0)"))
-    _spec(
-        nc.fitted_map_chart(
-            pd.DataFrame({"x": [0], "y": [0]}),
-            pd.DataFrame({"x": [0, 1], "y": [0, 1], "model": "m"}),
-        )
-    )
-    _spec(nc.map_arrows_chart(pd.DataFrame({"x": [0], "y": [1], "kind": ["target"], "point": [0]})))
-
-
 def test_missing_columns_are_refused():
     with pytest.raises(ValueError, match="columns"):
         nc.time_series_chart(pd.DataFrame({"t": [0.0]}))
-    with pytest.raises(ValueError, match="columns"):
-        nc.scaling_chart(pd.DataFrame({"L": [1]}), y="params", y_title="p")
 
 
 def test_frames_from_arrays():
@@ -238,27 +193,3 @@ def test_frames_from_arrays():
     path = nc.path_frame(ts, ys, "data", trajectory=7)
     assert path[["x", "y"]].to_numpy().tolist() == ys.tolist()
     assert set(path["trajectory"]) == {7}
-
-
-def test_every_base_10_log_axis_labels_powers_of_ten_only():
-    from resode_ui import widgets as ui
-
-    frame = pd.DataFrame({"solver": "rk4", "dt": [0.1, 0.05], "error": [1e-4, 6.25e-6]})
-    spec = nc.convergence_chart(frame, fits=frame, floor=1e-6).to_dict()
-    ui._label_powers_of_ten(spec)
-    log_axes = [
-        layer["encoding"][channel].get("axis", {})
-        for layer in spec["layer"]
-        for channel in ("x", "y")
-        if layer.get("encoding", {}).get(channel, {}).get("scale", {}).get("type") == "log"
-    ]
-    assert len(log_axes) >= 2 and all(a.get("labelExpr") == ui.POWERS_OF_TEN for a in log_axes)
-    depth = nc.scaling_chart(
-        pd.DataFrame({"L": [8, 64], "params": [100, 800], "model": "ResNet"}),
-        y="params",
-        y_title="p",
-        log_y=False,
-    ).to_dict()
-    ui._label_powers_of_ten(depth)
-    assert "axis" not in depth["encoding"]["x"]  # base 2: depths keep their own labels
-    assert "labelExpr" not in depth["encoding"]["y"].get("axis", {})  # linear

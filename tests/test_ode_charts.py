@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 import resode_core as rc
-from resode_ui import cost_charts, ode_charts as oc, palette, widgets as ui
+from resode_ui import (
+    chart_parts as cp,
+    cost_charts,
+    node_charts as nc,
+    ode_charts as oc,
+    palette,
+    widgets as ui,
+)
 
 
 def _spec(chart) -> dict:
@@ -241,7 +248,7 @@ def test_history_chart_colours_each_model():
     frame = pd.DataFrame(
         {"epoch": [1, 2, 1, 2], "loss": [1.0, 0.5, 0.0, 0.1], "series": list("aabb")}
     )
-    spec = _spec(oc.history_chart(frame, colors=(("a", palette.LEARNED),)))
+    spec = _spec(nc.history_chart(frame, colors=(("a", palette.LEARNED),)))
     assert spec["encoding"]["color"]["scale"]["range"][0] == palette.LEARNED
     assert len(_rows(spec, spec)) == 3  # a zero loss cannot be drawn on a log axis
 
@@ -284,11 +291,11 @@ def test_no_builder_sets_a_font_size():
 
 
 def test_log_domain_and_can_draw():
-    assert oc.log_domain([0.3, 20.0, np.nan, 0.0]) == [0.1, 100.0]
-    assert oc.log_domain([0.0, -1.0]) is None
-    assert not oc.can_draw(pd.DataFrame({"e": [0.0, np.inf]}), "e", log=True)
-    assert oc.can_draw(pd.DataFrame({"e": [0.0, 1.0]}), "e", log=True)
-    assert not oc.can_draw(None, "e")
-    assert oc.covering((-1.0, 1.0), [0.5]) == (-1.0, 1.0)
-    low, high = oc.covering((-1.0, 1.0), [0.0, 3.0])
+    assert cp.log_domain([0.3, 20.0, np.nan, 0.0]) == [0.1, 100.0]
+    assert cp.log_domain([0.0, -1.0]) is None
+    assert not cp.can_draw(pd.DataFrame({"e": [0.0, np.inf]}), "e", log=True)
+    assert cp.can_draw(pd.DataFrame({"e": [0.0, 1.0]}), "e", log=True)
+    assert not cp.can_draw(None, "e")
+    assert cp.covering((-1.0, 1.0), [0.5]) == (-1.0, 1.0)
+    low, high = cp.covering((-1.0, 1.0), [0.0, 3.0])
     assert low == -1.0 and high > 3.0 and math.isfinite(high)

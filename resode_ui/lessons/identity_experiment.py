@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import resnet_charts as charts
+from resode_ui import chart_parts as cp, resnet_charts as charts
 
 MAX_EPOCHS = 10_000
 TOL = 0.01
@@ -242,7 +242,7 @@ def training_frames(seed: int) -> TrainingFrames:
         losses=losses,
         x_domain=(float(CURVE_X.min()), float(CURVE_X.max())),
         y_domain=charts.padded(float(np.min(every_y)), float(np.max(every_y))),
-        mse_domain=charts.log_domain(every_mse),
+        mse_domain=cp.log_domain(every_mse),
     )
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import ode_charts, palette
+from resode_ui import chart_parts as cp, palette
 
 DEPTH_CHOICES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 WIDTHS = (8, 16, 32)
@@ -91,7 +91,7 @@ def parameters_axis(depths) -> list[float]:
     counts are known: L(w² + w) for the ResNet, 2(w² + w) for the field), so that it stays
     put while the width moves."""
     per_layer = [w * w + w for w in WIDTHS]
-    return ode_charts.log_domain(
+    return cp.log_domain(
         [2 * min(per_layer), min(depths) * min(per_layer), max(depths) * max(per_layer)]
     )
 
@@ -104,7 +104,7 @@ def memory_axis(table: pd.DataFrame, width: int) -> list[float] | None:
     memory = table["memory (KiB)"].to_numpy(dtype=float)
     low = memory.min() * (min(WIDTHS) / width) ** 2
     high = memory.max() * (max(WIDTHS) / width) ** 2
-    return ode_charts.log_domain([low, high])
+    return cp.log_domain([low, high])
 
 
 def _memory(table: pd.DataFrame, model: str) -> pd.Series:

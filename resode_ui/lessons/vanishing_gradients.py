@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import resnet_charts as charts
+from resode_ui import chart_parts as cp, resnet_charts as charts
 
 N_POINTS = 32  # regression samples: small, so a slider move retrains in well under a second
 N_HELD_OUT = 128  # points of the same task kept out of training, for the held-out loss
@@ -201,7 +201,7 @@ def lesson(s: VanishingSettings) -> VanishingResult:
         for depth in (2, rc.ResNet.MAX_DEPTH)
         for name in ("plain", "ResNet")
     ]
-    domain = charts.log_domain(np.concatenate([grads["grad_norm"].to_numpy(), *ends]))
+    domain = cp.log_domain(np.concatenate([grads["grad_norm"].to_numpy(), *ends]))
     return VanishingResult(
         grads,
         pd.concat(losses, ignore_index=True),
