@@ -43,6 +43,7 @@ LESSONS = (  # warm-up order: the headline lessons first
     "resnet_vs_node",
     "lotka_volterra",
     "your_data",
+    "recap",  # last: its panels are the other lessons' cached defaults
 )
 MEMORY_LIMIT_MB = float(os.environ.get("RESODE_MEMORY_LIMIT_MB", "500"))
 TRIM_INTERVAL_S = 5.0

@@ -95,12 +95,13 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("slider → chart latency in Chromium (ms)")
         terminalreporter.write_line(
             f"{'':<24} {'to a new value':^28} {'back to a value seen before':^28}"
+            f" {'Play: one frame (Step)':^28}"
         )
         summary = {}
         for page, kinds in LATENCIES.items():
             summary[page] = {}
             line = f"{page:<24}"
-            for kind in ("new", "seen"):
+            for kind in ("new", "seen", "frame"):
                 values = kinds.get(kind) or []
                 if not values:
                     line += f" {'-':^28}"

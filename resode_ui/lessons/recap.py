@@ -171,3 +171,9 @@ def spiral_fit() -> Panel:
 
 
 PANELS = (vanishing, identity, euler, orders, cost, spiral_fit)
+
+
+def warm_up() -> None:
+    """Every panel (each lesson's own default, which that lesson's warm-up has computed)."""
+    for panel in PANELS:
+        panel()

@@ -276,6 +276,7 @@ def move_slider(page, label: str, key: str | None = None) -> dict | None:
 
 
 BACK = {"ArrowLeft": "ArrowRight", "ArrowRight": "ArrowLeft"}
+PLAY_STEPS = 4  # frames stepped on a page with Play (the first may replay a training once)
 
 
 @pytest.mark.parametrize("app_page", PAGES, ids=[p.name for p in PAGES])
@@ -323,7 +324,23 @@ def test_page_in_chromium(app_page, browser, server, screenshots, record_propert
             elif moved["other"]:
                 table_only.append(label)
             failures += [f"{label!r}: {problem}" for problem in page_problems(page)]
-        if latencies["new"]:
+        # Play: each frame is what Step draws; time Step (keyboard Enter on the button).
+        latencies["frame"] = []
+        step = page.locator('[data-testid="stButton"] button', has_text="Step")
+        for _ in range(PLAY_STEPS if step.count() else 0):
+            step.first.focus()
+            page.evaluate("window.__probe.arm()")
+            page.keyboard.press("Enter")
+            page.wait_for_function(
+                f"() => window.__probe.settled({QUIET_MS})", timeout=MOVE_TIMEOUT_MS, polling=50
+            )
+            stepped = page.evaluate("window.__probe.result()")
+            if not stepped["chart"]:
+                failures.append("Step did not change the animated chart")
+            elif stepped["latency"] is not None:
+                latencies["frame"].append(stepped["latency"])
+            failures += [f"Step: {problem}" for problem in page_problems(page)]
+        if latencies["new"] or latencies["frame"]:
             # Printed as a table at the end of the run (tests/conftest.py).
             record_property("latency", {app_page.name: latencies})
         if latencies or table_only:
