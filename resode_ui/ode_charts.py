@@ -345,7 +345,7 @@ def scaling_chart(
                 "model:N",
                 title=None,
                 scale=alt.Scale(domain=domain, range=range_),
-                legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=3),
+                legend=alt.Legend(orient="top", symbolType="stroke", symbolStrokeWidth=3),
             ),
             tooltip=["model", x, alt.Tooltip(f"{y}:Q", format=",.4g")],
         )
