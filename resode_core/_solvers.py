@@ -59,6 +59,10 @@ class SolverInfo:
     fsal: bool
     make: Callable[[], diffrax.AbstractSolver]
 
+    def evaluations(self, steps):
+        """Right-hand-side evaluations of a solve of `steps` steps (an int or an array)."""
+        return steps * self.evaluations_per_step + int(self.fsal)
+
 
 def _evaluations_per_step(solver: diffrax.AbstractSolver) -> int:
     tableau = getattr(solver, "tableau", None)
@@ -309,7 +313,7 @@ def _simulate(vector_field, u0, ts, control: StepControl):
         num_steps=stats["num_steps"],
         num_accepted_steps=stats["num_accepted_steps"],
         num_rejected_steps=stats["num_rejected_steps"],
-        num_evaluations=stats["num_steps"] * info.evaluations_per_step + int(info.fsal),
+        num_evaluations=info.evaluations(stats["num_steps"]),
         reached_max_steps=sol.result == diffrax.RESULTS.max_steps_reached,
         succeeded=sol.result == diffrax.RESULTS.successful,
     )

@@ -132,8 +132,7 @@ def fixed_evaluations(name: str, steps) -> np.ndarray:
     """Right-hand-side evaluations of fixed-step solves of `steps` steps, counted as the core
     counts a solve (`SolveResult.num_evaluations`): the new stages of each step, plus the
     very first stage for a method that reuses its last stage (FSAL)."""
-    info = rc.SOLVERS[name]
-    return np.asarray(steps) * info.evaluations_per_step + int(info.fsal)
+    return rc.SOLVERS[name].evaluations(np.asarray(steps))
 
 
 def stable_from(fixed: Study) -> pd.Series:
