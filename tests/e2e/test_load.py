@@ -6,9 +6,12 @@ session uses, moves the seed slider, moves the layers slider again, and after ea
 see its *own* L in the server-computed metrics (Δt = 2/L and "ResNet with L = …"). Then it
 opens the spiral page (the notes' default fit, trained once and shared by all sessions) and
 trains its own neural ODE: its epochs slider goes to a number no other session uses, and the
-"Epochs run" metric must show that number. Zero exceptions, error boxes or script errors. The server's resident memory is sampled from /proc
-during the run and its peak (VmHWM) reported. The whole test is bounded in time and stops by
-itself.
+"Epochs run" metric must show that number. Zero exceptions, error boxes or script errors. The
+server's resident memory is sampled from /proc during the run and its peak (VmHWM) reported.
+The whole test is bounded in time and stops by itself.
+
+The session driver (`run_sessions`, `check_sessions`) is shared with the lecture-hall test
+(test_hall.py), which sends the same sessions through a balancer to several servers.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ TEST_BUDGET_S = 420  # the whole load test, opening the sessions included (hard 
 OPEN_TIMEOUT_MS = 180_000  # twenty pages opening at once on a small machine
 STEP_TIMEOUT_MS = int(os.environ.get("LOAD_STEP_TIMEOUT_MS", "90000"))  # one slider move
 RSS_LIMIT_MIB = 2048  # bound: the warm-up alone may take ~1 GB; per-session growth would pass it
+# The widget keys whose values the failure report decodes from the frames a browser sent.
+TRACED_KEYS = ("re_layers", "re_seed", "sp_epochs")
 
 SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label={label}]'
 # True once this session's metrics show its own L (Δt = 2/L and the "ResNet with L" label).
@@ -90,23 +95,71 @@ FOCUS = """(selector) => {
 }"""
 
 
-async def _press(page, label: str, key: str, times: int) -> None:
+def _sent_frame(payload: bytes | str) -> str | None:
+    """A rerun request the browser sent, as `rerun re_layers=21 ...` (None for other frames)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg  # test-side decoding of the wire format
+
+    if isinstance(payload, str):
+        return None
+    message = BackMsg.FromString(payload)
+    if message.WhichOneof("type") != "rerun_script":
+        return None
+    state = message.rerun_script
+    values = []
+    for widget in state.widget_states.widgets:
+        key = widget.id.rsplit("-", 1)[-1]  # "$$ID-<hash>-<key>" for a widget with a key
+        if key in TRACED_KEYS:
+            value = getattr(widget, widget.WhichOneof("value") or "id", None)
+            values.append(f"{key}={list(getattr(value, 'data', [value]))}")
+    fragment = f" fragment {state.fragment_id[:8]}" if state.fragment_id else ""
+    return f"rerun{fragment} {' '.join(values) or '(no traced widget)'} ?{state.query_string}"
+
+
+def _received_frame(payload: bytes | str) -> str | None:
+    """The server's run events a browser received (a run finished, a new run began)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    if isinstance(payload, str) or len(payload) > 4096:  # deltas with charts: not traced
+        return None
+    message = ForwardMsg.FromString(payload)
+    kind = message.WhichOneof("type")
+    if kind == "script_finished":
+        return f"finished {ForwardMsg.ScriptFinishedStatus.Name(message.script_finished)}"
+    if kind == "new_session":
+        return "new run"
+    if kind == "page_info_changed":
+        return f"server sets ?{message.page_info_changed.query_string}"
+    return None
+
+
+async def _press(page, label: str, key: str, times: int, trace) -> None:
     selector = SLIDER.format(label=json.dumps(label, ensure_ascii=False))
     await page.wait_for_function(FOCUS, arg=selector, timeout=STEP_TIMEOUT_MS, polling=200)
     for _ in range(times):
         await page.keyboard.press(key)
+        trace(f"pressed {key} on {label!r}")
         await page.wait_for_timeout(60)  # a student tapping the key, not a script
+    value = await page.locator(selector).first.get_attribute("value")
+    trace(f"slider {label!r} shows {value}")
 
 
 async def _one_session(browser, base: str, index: int, log: dict, started: float) -> None:
+    trace_lines = log["trace"].setdefault(index, [])
+
+    def trace(line: str) -> None:
+        trace_lines.append(f"{time.perf_counter() - started:7.2f} s  {line}")
+
     def reached(stage: str) -> None:
         log["stage"][index] = f"{stage} at {time.perf_counter() - started:.0f} s"
-        log.setdefault("timeline", {}).setdefault(index, []).append(
-            (stage, round(time.perf_counter() - started, 1))
-        )
+        trace(f"-- {stage}")
+
+    def on_websocket(ws) -> None:
+        ws.on("framesent", lambda p: (line := _sent_frame(p)) and trace(f"sent {line}"))
+        ws.on("framereceived", lambda p: (line := _received_frame(p)) and trace(f"got  {line}"))
 
     context = await browser.new_context(viewport={"width": 1000, "height": 700})
     page = await context.new_page()
+    page.on("websocket", on_websocket)
     script_errors: list[str] = []
     page.on("pageerror", lambda exc: script_errors.append(str(exc)))
     try:
@@ -122,8 +175,8 @@ async def _one_session(browser, base: str, index: int, log: dict, started: float
         )
         # Round 1: PageUp (about +13) and arrow presses give every session its own L.
         thumb = _thumb(page, LAYERS_LABEL)
-        await _press(page, LAYERS_LABEL, "PageUp", index // 5)
-        await _press(page, LAYERS_LABEL, "ArrowRight", index % 5 + 1)
+        await _press(page, LAYERS_LABEL, "PageUp", index // 5, trace)
+        await _press(page, LAYERS_LABEL, "ArrowRight", index % 5 + 1, trace)
         mine = int(await thumb.get_attribute("value"))
         reached(f"round 1: pressed, waiting for L = {mine}")
         await page.wait_for_function(
@@ -131,7 +184,7 @@ async def _one_session(browser, base: str, index: int, log: dict, started: float
         )
         reached("round 2")
         # Round 2: another slider; L must stay this session's own.
-        await _press(page, SEED_LABEL, "ArrowLeft", 1 + index % 4)
+        await _press(page, SEED_LABEL, "ArrowLeft", 1 + index % 4, trace)
         await page.wait_for_timeout(300)
         await page.wait_for_function(
             SHOWS_LAYERS, arg=[mine, _dt_text(mine)], timeout=STEP_TIMEOUT_MS, polling=200
@@ -139,7 +192,7 @@ async def _one_session(browser, base: str, index: int, log: dict, started: float
         # Round 3: one step back on the first slider.
         mine -= 1
         reached("round 3")
-        await _press(page, LAYERS_LABEL, "ArrowLeft", 1)
+        await _press(page, LAYERS_LABEL, "ArrowLeft", 1, trace)
         await page.wait_for_function(
             SHOWS_LAYERS, arg=[mine, _dt_text(mine)], timeout=STEP_TIMEOUT_MS, polling=200
         )
@@ -153,10 +206,11 @@ async def _one_session(browser, base: str, index: int, log: dict, started: float
         )
         epochs = DEFAULT_EPOCHS + EPOCH_STEP * (index + 1)
         reached(f"spiral: training {epochs} epochs")
-        await _press(page, EPOCHS_LABEL, "ArrowRight", index + 1)
+        await _press(page, EPOCHS_LABEL, "ArrowRight", index + 1, trace)
         await page.wait_for_function(SHOWS_EPOCHS, arg=epochs, timeout=STEP_TIMEOUT_MS, polling=200)
         log["epochs"][index] = epochs
         log["problems"][index] = await _problems(page) + script_errors
+        log["cookies"][index] = {c["name"]: c["value"] for c in await context.cookies()}
         reached("done")
     except Exception:
         log["seen"][index] = await _what_is_shown(page)
@@ -199,7 +253,9 @@ async def _teacher_opens(browser, base: str) -> None:
         await context.close()
 
 
-async def _all_sessions(base: str, log: dict) -> None:
+async def _all_sessions(
+    base: str, sessions: int, teacher_urls: list[str], log: dict, budget_s: float
+) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -207,15 +263,16 @@ async def _all_sessions(base: str, log: dict) -> None:
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
         try:
-            await _teacher_opens(browser, base)
+            for url in teacher_urls:
+                await _teacher_opens(browser, url)
             started = time.perf_counter()
-            sessions = [_one_session(browser, base, i, log, started) for i in range(SESSIONS)]
+            runs = [_one_session(browser, base, i, log, started) for i in range(sessions)]
             try:
                 outcomes = await asyncio.wait_for(
-                    asyncio.gather(*sessions, return_exceptions=True), timeout=TEST_BUDGET_S
+                    asyncio.gather(*runs, return_exceptions=True), timeout=budget_s
                 )
             except TimeoutError:
-                log["failures"]["all"] = f"the sessions did not finish within {TEST_BUDGET_S} s"
+                log["failures"]["all"] = f"the sessions did not finish within {budget_s} s"
                 return
             log["failures"] = {
                 i: f"{type(o).__name__}: {o}" for i, o in enumerate(outcomes) if o is not None
@@ -224,24 +281,84 @@ async def _all_sessions(base: str, log: dict) -> None:
             await browser.close()
 
 
+def run_sessions(
+    base: str,
+    sessions: int = SESSIONS,
+    *,
+    teacher_urls: list[str] | None = None,
+    budget_s: float = TEST_BUDGET_S,
+) -> dict:
+    """Run `sessions` concurrent students against `base`; return what each one did and saw.
+
+    `teacher_urls` (default: `base`) are opened once first, one page visit each, as a teacher
+    does before class. The log holds per session: its own final L ("layers") and trained
+    epochs ("epochs"), the problems on its page, its cookies, its last stage, what it showed
+    on failure ("seen"), and a trace of its key presses next to the rerun requests its browser
+    sent (with the widget values in them) and the run events it received. "finished" is False
+    when the sessions overran their time budget.
+    """
+    log: dict = {
+        key: {}
+        for key in ("layers", "epochs", "problems", "failures", "stage", "seen", "cookies", "trace")
+    }
+    urls = [base] if teacher_urls is None else teacher_urls
+    # Playwright's sync API (the page tests' browser) owns this thread's event loop.
+    runner = threading.Thread(
+        target=lambda: asyncio.run(_all_sessions(base, sessions, urls, log, budget_s)),
+        daemon=True,
+    )
+    started = time.perf_counter()
+    runner.start()
+    runner.join(budget_s + (len(urls) * 2 + 1) * OPEN_TIMEOUT_MS / 1000)
+    log["seconds"] = time.perf_counter() - started
+    log["finished"] = not runner.is_alive()
+    if not log["finished"]:
+        log["failures"]["all"] = f"not finished in the time budget; stages: {log['stage']}"
+    return log
+
+
+def write_traces(log: dict, path) -> None:
+    """Every session's trace in one file (kept in pytest's temporary folder), for reading."""
+    with open(path, "w", encoding="utf-8") as out:
+        for index, lines in sorted(log["trace"].items()):
+            out.write(f"session {index}\n  " + "\n  ".join(lines) + "\n")
+
+
+def check_sessions(log: dict, sessions: int) -> None:
+    """Every session reached its own L and its own trained fit, with no problems on its page."""
+    if log["failures"]:
+        lines = []
+        for i, failure in sorted(log["failures"].items(), key=lambda item: str(item[0])):
+            trace = "\n        ".join(log["trace"].get(i, [])[-40:])
+            lines.append(
+                f"session {i}: {failure}\n    last step: {log['stage'].get(i, '?')}"
+                f"\n    shows: {log['seen'].get(i, '-')}\n    trace:\n        {trace}"
+            )
+        pytest.fail(
+            f"{len(log['failures'])} of {sessions} sessions failed (a session whose slider or "
+            "metrics show another L than the one it moved to lost its own update):\n"
+            + "\n".join(lines),
+            pytrace=False,
+        )
+    assert len(log["layers"]) == sessions
+    # Every session ended on its own L (and saw it in the server's metrics, above): had
+    # one session's state leaked into another, some wait for "own L" would have failed.
+    assert len(set(log["layers"].values())) == sessions, log["layers"]
+    assert len(set(log["epochs"].values())) == sessions, log["epochs"]
+    assert not any(log["problems"].values()), log["problems"]
+
+
 def test_twenty_concurrent_sessions_each_see_their_own_state(
     chromium_ready, tmp_path_factory, record_property
 ):
     missing = {PAGE, TRAINING_PAGE} - {p.name for p in registered_pages()}
     if missing:
         pytest.skip(f"the load test drives pages {sorted(missing)}, which app.py does not register")
-    log: dict = {
-        "layers": {},
-        "epochs": {},
-        "problems": {},
-        "failures": {},
-        "stage": {},
-        "seen": {},
-    }
     # No background warm-up: it would compile the other pages during the test. A class
     # meets a server the teacher opened before the lesson: `_teacher_opens` does that.
     no_warmup = {"RESODE_WARMUP": "0"}
-    with streamlit_server(tmp_path_factory.mktemp("load"), env=no_warmup) as server:
+    folder = tmp_path_factory.mktemp("load")
+    with streamlit_server(folder, env=no_warmup) as server:
         baseline = server.memory_kib()["VmRSS"]
         samples: list[int] = []
         stop = threading.Event()
@@ -253,12 +370,8 @@ def test_twenty_concurrent_sessions_each_see_their_own_state(
 
         sampler = threading.Thread(target=sample_memory, daemon=True)
         sampler.start()
-        started = time.perf_counter()
-        # Playwright's sync API (the page tests' browser) owns this thread's event loop.
-        runner = threading.Thread(target=lambda: asyncio.run(_all_sessions(server.url, log)))
-        runner.start()
-        runner.join(TEST_BUDGET_S + 2 * OPEN_TIMEOUT_MS / 1000)  # the teacher's visit first
-        seconds = time.perf_counter() - started
+        log = run_sessions(server.url, SESSIONS)
+        write_traces(log, folder / "sessions.txt")
         stop.set()
         sampler.join()
         memory = server.memory_kib()
@@ -267,30 +380,12 @@ def test_twenty_concurrent_sessions_each_see_their_own_state(
     peak_mib = memory["VmHWM"] / 1024
     record_property(  # printed at the end of the run (tests/conftest.py)
         "load_report",
-        f"{SESSIONS} concurrent sessions on {PAGE} and {TRAINING_PAGE} in {seconds:.0f} s; "
-        f"sessions with their own L: {len(log['layers'])}/{SESSIONS}, with their own trained "
-        f"fit: {len(log['epochs'])}/{SESSIONS}; server RSS "
+        f"{SESSIONS} concurrent sessions on {PAGE} and {TRAINING_PAGE} in "
+        f"{log['seconds']:.0f} s; sessions with their own L: {len(log['layers'])}/{SESSIONS}, "
+        f"with their own trained fit: {len(log['epochs'])}/{SESSIONS}; server RSS "
         f"{baseline / 1024:.0f} MiB before, {max(samples, default=0) / 1024:.0f} MiB sampled max, "
         f"peak VmHWM {peak_mib:.0f} MiB, {memory['VmRSS'] / 1024:.0f} MiB after",
     )
-    assert not runner.is_alive(), f"not finished in the time budget; stages: {log['stage']}"
     assert server_alive, "the server died under load"
-    if log["failures"]:
-        lines = [
-            f"session {i}: {failure}\n    last step: {log['stage'].get(i, '?')}"
-            f"\n    shows: {log['seen'].get(i, '-')}"
-            for i, failure in sorted(log["failures"].items(), key=lambda item: str(item[0]))
-        ]
-        pytest.fail(
-            f"{len(log['failures'])} of {SESSIONS} sessions failed (a session whose slider or "
-            "metrics show another L than the one it moved to lost its own update):\n"
-            + "\n".join(lines),
-            pytrace=False,
-        )
-    assert len(log["layers"]) == SESSIONS
-    # Every session ended on its own L (and saw it in the server's metrics, above): had
-    # one session's state leaked into another, some wait for "own L" would have failed.
-    assert len(set(log["layers"].values())) == SESSIONS, log["layers"]
-    assert len(set(log["epochs"].values())) == SESSIONS, log["epochs"]
-    assert not any(log["problems"].values()), log["problems"]
+    check_sessions(log, SESSIONS)
     assert peak_mib < RSS_LIMIT_MIB, f"server peak RSS {peak_mib:.0f} MiB"
