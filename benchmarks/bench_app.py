@@ -1,8 +1,13 @@
 """The app as a student meets it: cold start, page times and server memory, in Chromium.
 
     python3 -m benchmarks.bench_app             # needs /usr/bin/chromium (apt-get install chromium)
+    python3 -m benchmarks.bench_app --only fresh  # one group: fresh, start, pages or memory
 
 Scenarios (each starts its own `streamlit run app.py` on a free loopback port):
+  fresh-class  first, the hard case (benchmarks/fresh_class.py): a new server with empty caches
+               and the warm-up on; one visitor opens every page in the sidebar's order while
+               the warm-up runs and moves three sliders per page; page and move times, the
+               warm-up's total, the fitted spiral and the server's peak memory (VmHWM)
   first-start  an empty JAX cache: server start -> the default spiral fit on screen
   restart      the cache that first-start left: the same measurement (median of 3), with the
                start-up hook that imports JAX before anyone visits (RESODE_PRELOAD) on and off;
@@ -147,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="benchmarks/results/app.json")
     parser.add_argument(
-        "--only", choices=("start", "pages", "memory"), help="run one scenario group only"
+        "--only", choices=("fresh", "start", "pages", "memory"), help="run one scenario group only"
     )
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -156,6 +161,10 @@ def main(argv: list[str] | None = None) -> dict:
     cache = Path(tempfile.mkdtemp(prefix="resode-bench-cache-"))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        if args.only in (None, "fresh"):
+            from benchmarks import fresh_class
+
+            report["fresh-class"] = fresh_class.run(browser)
         if args.only in (None, "start"):
             report["first-start"] = time_to_spiral(browser, cache)
             for preload in (True, False):
@@ -167,7 +176,6 @@ def main(argv: list[str] | None = None) -> dict:
                     name = "restart, split cores" + ("" if preload else ", no preload")
                     report[name] = median_restart(pinned, cache, preload=preload, cpus={0})
                 pinned.close()
-        report["pages"] = {}
         if args.only in (None, "pages"):
             # First visits on a server whose disk caches have never seen the page: cold.
             server = Server(cache, warmup=False)
@@ -186,37 +194,54 @@ def main(argv: list[str] | None = None) -> dict:
                 }  # fmt: skip
             finally:
                 server.stop()
-        server = Server(cache, warmup=False)
-        try:
-            open_page(browser, server.url())
-            per_page = {}
-            for name in page_names():
-                open_page(browser, server.url(name))
-                per_page[name] = server.memory_mb()["VmRSS"]
-            # One more visit lets the page frame hand freed compiler memory back.
-            open_page(browser, server.url())
-            report["memory_mb"] = {**server.memory_mb(), "after_each_page": per_page}
-        finally:
-            server.stop()
+        if args.only in (None, "memory"):
+            report["memory_mb"] = memory_after_every_page(browser, cache)
         browser.close()
     shutil.rmtree(cache, ignore_errors=True)
-
-    print("\n== Cold start (server start -> default spiral fit on screen)")
-    for scenario in [k for k in report if k.startswith(("first-start", "restart"))]:
-        r = report[scenario]
-        print(f"{scenario:34s} server ready {r['server_ready_s']:5.1f} s, spiral done "
-              f"{r['server_start_to_spiral_fit_s']:5.1f} s after start")  # fmt: skip
-    print("\n== Page open in Chromium, warm-up off: cold (empty disk caches) / first visit after "
-          "a restart / second visit (s)")  # fmt: skip
-    for name, r in report["pages"].items():
-        print(f"{name:22s} {r['cold_s']:6.2f} {r['restart_first_s']:6.2f} {r['second_s']:6.2f}")
-    m = report["memory_mb"]
-    print(f"\n== Server memory after every page: RSS {m['VmRSS']:.0f} MB, peak {m['VmHWM']:.0f} MB")
+    print_report(report)
     out = ROOT / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
     print(json.dumps(report))
     return report
+
+
+def memory_after_every_page(browser, cache: Path) -> dict:
+    server = Server(cache, warmup=False)
+    try:
+        open_page(browser, server.url())
+        per_page = {}
+        for name in page_names():
+            open_page(browser, server.url(name))
+            per_page[name] = server.memory_mb()["VmRSS"]
+        # One more visit lets the page frame hand freed compiler memory back.
+        open_page(browser, server.url())
+        return {**server.memory_mb(), "after_each_page": per_page}
+    finally:
+        server.stop()
+
+
+def print_report(report: dict) -> None:
+    if "fresh-class" in report:
+        from benchmarks import fresh_class
+
+        fresh_class.print_report(report["fresh-class"])
+    starts = [k for k in report if k.startswith(("first-start", "restart"))]
+    if starts:
+        print("\n== Cold start (server start -> default spiral fit on screen)")
+    for scenario in starts:
+        r = report[scenario]
+        print(f"{scenario:34s} server ready {r['server_ready_s']:5.1f} s, spiral done "
+              f"{r['server_start_to_spiral_fit_s']:5.1f} s after start")  # fmt: skip
+    if "pages" in report:
+        print("\n== Page open in Chromium, warm-up off: cold (empty disk caches) / first visit "
+              "after a restart / second visit (s)")  # fmt: skip
+        for name, r in report["pages"].items():
+            print(f"{name:22s} {r['cold_s']:6.2f} {r['restart_first_s']:6.2f} {r['second_s']:6.2f}")
+    if "memory_mb" in report:
+        m = report["memory_mb"]
+        print(f"\n== Server memory after every page: RSS {m['VmRSS']:.0f} MB, "
+              f"peak {m['VmHWM']:.0f} MB")  # fmt: skip
 
 
 if __name__ == "__main__":
