@@ -41,6 +41,7 @@ T_END = 2.0
 TEST_BUDGET_S = 420  # the whole load test, opening the sessions included (hard stop)
 OPEN_TIMEOUT_MS = 180_000  # twenty pages opening at once on a small machine
 STEP_TIMEOUT_MS = int(os.environ.get("LOAD_STEP_TIMEOUT_MS", "90000"))  # one slider move
+MAX_MISSED_PRESSES = 3  # a key press the thumb did not take is repeated at most this often
 RSS_LIMIT_MIB = 2048  # bound: the warm-up alone may take ~1 GB; per-session growth would pass it
 # The widget keys whose values the failure report decodes from the frames a browser sent.
 TRACED_KEYS = ("re_layers", "re_seed", "sp_epochs")
@@ -95,6 +96,12 @@ FOCUS = """(selector) => {
 }"""
 
 
+AFTER_PRESS = """(selector) => {
+  const thumb = document.querySelector(selector);
+  return [!!thumb && document.activeElement === thumb, thumb?.getAttribute('value')];
+}"""
+
+
 def _sent_frame(payload: bytes | str) -> str | None:
     """A rerun request the browser sent, as `rerun re_layers=21 ...` (None for other frames)."""
     from streamlit.proto.BackMsg_pb2 import BackMsg  # test-side decoding of the wire format
@@ -132,15 +139,34 @@ def _received_frame(payload: bytes | str) -> str | None:
     return None
 
 
-async def _press(page, label: str, key: str, times: int, trace) -> None:
+async def _press(page, label: str, key: str, times: int, trace, log: dict) -> None:
+    """Press `key` `times` times on the slider, each press one step, as a student watches it.
+
+    A press the thumb did not take (it lost focus to a rerun's redraw, or the page was
+    reconnecting: the thumb keeps its value) is pressed again after focusing the thumb, as a
+    student whose slider did not move would; such presses are counted in log["missed"].
+    """
     selector = SLIDER.format(label=json.dumps(label, ensure_ascii=False))
     await page.wait_for_function(FOCUS, arg=selector, timeout=STEP_TIMEOUT_MS, polling=200)
+    _, value = await page.evaluate(AFTER_PRESS, selector)
     for _ in range(times):
-        await page.keyboard.press(key)
-        trace(f"pressed {key} on {label!r}")
+        for attempt in range(MAX_MISSED_PRESSES + 1):
+            await page.keyboard.press(key)
+            focused, moved_to = await page.evaluate(AFTER_PRESS, selector)
+            if moved_to == value:  # React may commit a moment later: look once more
+                await page.wait_for_timeout(150)
+                focused, moved_to = await page.evaluate(AFTER_PRESS, selector)
+            state = "focused" if focused else "NOT FOCUSED"
+            if moved_to != value:
+                trace(f"pressed {key} on {label!r} ({state}): {value} -> {moved_to}")
+                value = moved_to
+                break
+            trace(f"pressed {key} on {label!r} ({state}): MISSED, still {value}")
+            log["missed"].append(f"{label} {key} at {value}")
+            if attempt == MAX_MISSED_PRESSES:
+                raise AssertionError(f"{label!r} did not take {key} in {attempt + 1} presses")
+            await page.wait_for_function(FOCUS, arg=selector, timeout=STEP_TIMEOUT_MS, polling=200)
         await page.wait_for_timeout(60)  # a student tapping the key, not a script
-    value = await page.locator(selector).first.get_attribute("value")
-    trace(f"slider {label!r} shows {value}")
 
 
 async def _one_session(browser, base: str, index: int, log: dict, started: float) -> None:
@@ -154,6 +180,8 @@ async def _one_session(browser, base: str, index: int, log: dict, started: float
         trace(f"-- {stage}")
 
     def on_websocket(ws) -> None:
+        trace(f"websocket open {ws.url}")
+        ws.on("close", lambda _: trace("websocket closed"))
         ws.on("framesent", lambda p: (line := _sent_frame(p)) and trace(f"sent {line}"))
         ws.on("framereceived", lambda p: (line := _received_frame(p)) and trace(f"got  {line}"))
 
@@ -175,8 +203,8 @@ async def _one_session(browser, base: str, index: int, log: dict, started: float
         )
         # Round 1: PageUp (about +13) and arrow presses give every session its own L.
         thumb = _thumb(page, LAYERS_LABEL)
-        await _press(page, LAYERS_LABEL, "PageUp", index // 5, trace)
-        await _press(page, LAYERS_LABEL, "ArrowRight", index % 5 + 1, trace)
+        await _press(page, LAYERS_LABEL, "PageUp", index // 5, trace, log)
+        await _press(page, LAYERS_LABEL, "ArrowRight", index % 5 + 1, trace, log)
         mine = int(await thumb.get_attribute("value"))
         reached(f"round 1: pressed, waiting for L = {mine}")
         await page.wait_for_function(
@@ -184,7 +212,7 @@ async def _one_session(browser, base: str, index: int, log: dict, started: float
         )
         reached("round 2")
         # Round 2: another slider; L must stay this session's own.
-        await _press(page, SEED_LABEL, "ArrowLeft", 1 + index % 4, trace)
+        await _press(page, SEED_LABEL, "ArrowLeft", 1 + index % 4, trace, log)
         await page.wait_for_timeout(300)
         await page.wait_for_function(
             SHOWS_LAYERS, arg=[mine, _dt_text(mine)], timeout=STEP_TIMEOUT_MS, polling=200
@@ -192,7 +220,7 @@ async def _one_session(browser, base: str, index: int, log: dict, started: float
         # Round 3: one step back on the first slider.
         mine -= 1
         reached("round 3")
-        await _press(page, LAYERS_LABEL, "ArrowLeft", 1, trace)
+        await _press(page, LAYERS_LABEL, "ArrowLeft", 1, trace, log)
         await page.wait_for_function(
             SHOWS_LAYERS, arg=[mine, _dt_text(mine)], timeout=STEP_TIMEOUT_MS, polling=200
         )
@@ -206,7 +234,7 @@ async def _one_session(browser, base: str, index: int, log: dict, started: float
         )
         epochs = DEFAULT_EPOCHS + EPOCH_STEP * (index + 1)
         reached(f"spiral: training {epochs} epochs")
-        await _press(page, EPOCHS_LABEL, "ArrowRight", index + 1, trace)
+        await _press(page, EPOCHS_LABEL, "ArrowRight", index + 1, trace, log)
         await page.wait_for_function(SHOWS_EPOCHS, arg=epochs, timeout=STEP_TIMEOUT_MS, polling=200)
         log["epochs"][index] = epochs
         log["problems"][index] = await _problems(page) + script_errors
@@ -301,6 +329,7 @@ def run_sessions(
         key: {}
         for key in ("layers", "epochs", "problems", "failures", "stage", "seen", "cookies", "trace")
     }
+    log["missed"] = []
     urls = [base] if teacher_urls is None else teacher_urls
     # Playwright's sync API (the page tests' browser) owns this thread's event loop.
     runner = threading.Thread(
@@ -382,7 +411,8 @@ def test_twenty_concurrent_sessions_each_see_their_own_state(
         "load_report",
         f"{SESSIONS} concurrent sessions on {PAGE} and {TRAINING_PAGE} in "
         f"{log['seconds']:.0f} s; sessions with their own L: {len(log['layers'])}/{SESSIONS}, "
-        f"with their own trained fit: {len(log['epochs'])}/{SESSIONS}; server RSS "
+        f"with their own trained fit: {len(log['epochs'])}/{SESSIONS}; key presses the thumb "
+        f"missed (pressed again): {len(log['missed'])}; server RSS "
         f"{baseline / 1024:.0f} MiB before, {max(samples, default=0) / 1024:.0f} MiB sampled max, "
         f"peak VmHWM {peak_mib:.0f} MiB, {memory['VmRSS'] / 1024:.0f} MiB after",
     )
