@@ -6,8 +6,9 @@ starts N replicas (`streamlit run app.py`) on consecutive loopback ports after -
 (8501, 8502, ...), waits until each answers /_stcore/health, writes an haproxy config from
 deploy/haproxy.cfg.in and runs haproxy in the foreground on --port. The replicas share one
 folder for JAX's persistent compilation cache (RESODE_JAX_CACHE=<cache>) and the stored
-fits (RESODE_FIT_DIR=<cache>/fits). SIGTERM or SIGINT stops haproxy and every replica; if any
-of them exits, the launcher stops the rest and exits non-zero (systemd then restarts it).
+fits (RESODE_FIT_DIR=<cache>/fits, or --fit-dir). SIGTERM or SIGINT stops haproxy and every
+replica; if any of them exits, the launcher stops the rest and exits non-zero (systemd then
+restarts it).
 deploy/resode-hall.service runs this file. The run folder gets haproxy.cfg and
 replicas.json (name, port and pid of each replica).
 """
@@ -46,6 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--replica-port", type=int, help="first replica's loopback port (default: --port + 1)"
     )
     parser.add_argument("--cache", type=Path, required=True, help="shared cache folder")
+    parser.add_argument("--fit-dir", type=Path, help="shared fit store (default: <cache>/fits)")
     parser.add_argument("--run-dir", type=Path, help="haproxy.cfg, replicas.json (default: temp)")
     parser.add_argument("--log-dir", type=Path, help="one log per replica (default: our stdout)")
     parser.add_argument("--app-dir", type=Path, default=ROOT, help="the folder with app.py")
@@ -77,11 +79,13 @@ def start_replica(port: int, args: argparse.Namespace) -> subprocess.Popen:
         "127.0.0.1",
         "--server.headless",
         "true",
+        "--server.fileWatcherType",  # a server, not an editor: no watching the sources
+        "none",
     ]
     env = {
         **os.environ,
         "RESODE_JAX_CACHE": str(args.cache),
-        "RESODE_FIT_DIR": str(args.cache / "fits"),
+        "RESODE_FIT_DIR": str(args.fit_dir),
     }
     output = None  # inherit: the journal under systemd
     if args.log_dir:
@@ -121,7 +125,8 @@ def stop(processes: list[subprocess.Popen]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.cache = args.cache.resolve()
-    (args.cache / "fits").mkdir(parents=True, exist_ok=True)
+    args.fit_dir = (args.fit_dir or args.cache / "fits").resolve()
+    args.fit_dir.mkdir(parents=True, exist_ok=True)
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="resode-hall-"))
     run_dir.mkdir(parents=True, exist_ok=True)
     if args.log_dir:

@@ -96,8 +96,12 @@ def test_hall_two_replicas_behind_haproxy(chromium_ready, tmp_path, record_prope
         "127.0.0.1",
         "--replica-port",
         str(first_replica),
+        # The repository's compilation cache, as the other browser tests use it; fits of
+        # this run only, so that every session's fit is trained here.
         "--cache",
-        str(tmp_path / "cache"),
+        str(ROOT / ".jax_cache"),
+        "--fit-dir",
+        str(tmp_path / "fits"),
         "--run-dir",
         str(run_dir),
         "--log-dir",
