@@ -300,7 +300,12 @@ async def _all_sessions(
                     asyncio.gather(*runs, return_exceptions=True), timeout=budget_s
                 )
             except TimeoutError:
-                log["failures"]["all"] = f"the sessions did not finish within {budget_s} s"
+                unfinished = {
+                    i: stage for i, stage in log["stage"].items() if not stage.startswith("done")
+                }
+                log["failures"]["all"] = (
+                    f"the sessions did not finish within {budget_s} s; unfinished: {unfinished}"
+                )
                 return
             log["failures"] = {
                 i: f"{type(o).__name__}: {o}" for i, o in enumerate(outcomes) if o is not None
