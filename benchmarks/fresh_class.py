@@ -177,7 +177,8 @@ PROBE = r"""
     label: el.getAttribute('aria-label') || '', value: valueOf(el),
     min: el.getAttribute('min') ?? el.getAttribute('aria-valuemin'),
     max: el.getAttribute('max') ?? el.getAttribute('aria-valuemax')}));
-  bench.sliderValue = (index) => { const el = enabledSliders()[index]; return el ? valueOf(el) : null; };
+  // The armed slider's value (while the script runs, the greyed-out page lists fewer sliders).
+  bench.movedValue = () => (bench.move && bench.move.el ? valueOf(bench.move.el) : null);
   bench.idle = () => state() === 'notRunning';
   bench.problems = () => current(ERROR).map((el) => el.innerText.slice(0, 300));
 
@@ -186,7 +187,8 @@ PROBE = r"""
     const el = enabledSliders()[index];
     if (!el) return null;
     el.focus();
-    bench.move = {t0: 0, requested: 0, received: 0, end: null, candidate: null, runsAtCandidate: 0};
+    bench.move = {el, t0: 0, requested: 0, received: 0, end: null, candidate: null,
+                  runsAtCandidate: 0};
     return valueOf(el);
   };
   bench.disarm = () => { bench.move = null; };
@@ -310,7 +312,8 @@ class Sampler(threading.Thread):
 
     def _scan_log(self, now: float) -> None:
         text = self.server.log.read_text(errors="replace")
-        new, self._read = text[self._read :], len(text)
+        complete = text.rfind("\n") + 1  # a line still being written waits for the next look
+        new, self._read = text[self._read : complete], max(self._read, complete)
         for line in new.splitlines():
             if done := WARMUP_DONE.search(line):
                 self.warmup_total = {"total_s": float(done[1]), "logged_at_s": now}
@@ -376,7 +379,7 @@ def move_slider(page, index: int, key: str) -> dict:
         return {"key": key, "ms": None, "note": "slider gone"}
     page.keyboard.press(key)
     page.wait_for_timeout(50)
-    after = page.evaluate("(i) => window.__bench.sliderValue(i)", index)
+    after = page.evaluate("window.__bench.movedValue()")
     moved = {"key": key, "before": before, "after": after, "ms": None}
     if after == before:
         page.evaluate("window.__bench.disarm()")
@@ -388,6 +391,7 @@ def move_slider(page, index: int, key: str) -> dict:
             polling=50,
         )
         moved["ms"] = round(page.evaluate("window.__bench.move.end"), 1)
+        moved["after"] = page.evaluate("window.__bench.movedValue()")
     except Exception as error:  # noqa: BLE001
         moved["note"] = f"not idle and drawn after {MOVE_TIMEOUT_MS / 1000:.0f} s: {error!r}"[:200]
     page.evaluate("window.__bench.disarm()")
@@ -435,8 +439,9 @@ def visit_every_page(browser, server: FreshServer, sampler: Sampler) -> list[dic
 def run(browser) -> dict:
     """The fresh-class scenario, end to end; returns its report."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = LOG_DIR / "fresh-class-server.log"
-    server = FreshServer(free_port(), log)
+    port = free_port()
+    log = LOG_DIR / f"fresh-class-server-{port}.log"
+    server = FreshServer(port, log)
     sampler = Sampler(server)
     sampler.start()
     try:
@@ -452,8 +457,10 @@ def run(browser) -> dict:
             time.sleep(1)
         memory = server.status_mb() if server.proc.poll() is None else {}
     finally:
-        sampler.stop()
-        server.stop()
+        try:
+            sampler.stop()
+        finally:
+            server.stop()
 
     moves = [m for v in visits for m in v["moves"] if m["ms"] is not None]
     new = [m["ms"] for m in moves if m["kind"] == "new value"]
