@@ -252,11 +252,14 @@ async def _what_is_shown(page) -> str:
     try:
         value = await _thumb(page, LAYERS_LABEL).get_attribute("value", timeout=5000)
         metrics = await page.locator('[data-testid="stMetric"]').all_inner_texts()
-        state = await page.locator('[data-testid="stApp"]').get_attribute(
-            "data-test-script-state", timeout=5000
-        )
+        app = page.locator('[data-testid="stApp"]')
+        state = await app.get_attribute("data-test-script-state", timeout=5000)
+        connection = await app.get_attribute("data-test-connection-state", timeout=5000)
         shown = " | ".join(" ".join(m.split()) for m in metrics[:1] + metrics[-2:-1])
-        return f"slider {value}, {shown}, script {state}, {page.url}, {await _problems(page)}"
+        return (
+            f"slider {value}, {shown}, script {state}, connection {connection}, {page.url}, "
+            f"{await _problems(page)}"
+        )
     except Exception as exc:  # the report must not hide the original failure
         return f"(could not read the page: {exc})"
 
