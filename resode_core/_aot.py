@@ -23,6 +23,11 @@ _LOCK = threading.Lock()
 _EXPORTED: dict[str, jax.export.Exported] = {}
 _UNSTORABLE: set[str] = set()  # signatures whose programs jax.export cannot serialise
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+# One stored program compiles at a time, process-wide: XLA's compiler takes 100-250 MB of
+# scratch memory per program, and a server's warm-up and its visitors compiling at the same
+# moment stacked those peaks past a small container's limit.
+COMPILE_LOCK = threading.Lock()
+_CALLERS: dict[str, Callable] = {}  # signature key -> jax.jit of its exported program
 
 
 def _code_version() -> str:
@@ -84,7 +89,13 @@ class AotFunction:
         # and arrays fresh from the host or from plain jit (uncommitted) would compile it a
         # second time once the same values come back committed from an earlier call
         # (measured: the spiral page's first training chunk compiled twice, 2 s extra).
-        out_leaves = exported.call(*jax.device_put(arrays, jax.devices()[0]))
+        arrays = jax.device_put(arrays, jax.devices()[0])
+        key = self.key(leaves, treedef, is_array)
+        with _LOCK:
+            caller = _CALLERS.setdefault(key, jax.jit(exported.call))
+        with COMPILE_LOCK:  # compiles at most once (until jax.clear_caches); 0.1 ms if cached
+            program = caller.lower(*arrays).compile()
+        out_leaves = program(*arrays)
         out_treedef = jax.tree_util.tree_structure(self.output_like(*args))
         return jax.tree_util.tree_unflatten(out_treedef, out_leaves)
 
