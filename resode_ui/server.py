@@ -47,6 +47,7 @@ LESSONS = (  # warm-up order: the headline lessons first
 )
 MEMORY_LIMIT_MB = float(os.environ.get("RESODE_MEMORY_LIMIT_MB", "500"))
 TRIM_INTERVAL_S = 5.0
+VISITOR_WAIT_S = 10.0  # the warm-up gives way to page runs at most this long per lesson
 M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc mallopt parameters
 
 
@@ -76,6 +77,15 @@ def resident_mb() -> float:
     with contextlib.suppress(OSError), open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_mb() -> float:
+    """The process's peak resident memory so far (VmHWM)."""
+    with contextlib.suppress(OSError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -128,17 +138,69 @@ def page_run(page: str) -> Iterator[None]:
         trim()
 
 
+def wait_for_visitors() -> None:
+    """Let page runs under way finish first (their compiles would stack with the warm-up's),
+    but not forever: a busy class must not keep the other pages cold."""
+    deadline = time.monotonic() + VISITOR_WAIT_S
+    while time.monotonic() < deadline:
+        with MEMORY.lock:
+            if MEMORY.running == 0:
+                return
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def one_warm_up_at_a_time(folder: str | None = None) -> Iterator[None]:
+    """Replicas sharing the disk caches warm up in turn (a lock file in the JAX cache folder):
+    the first compiles and stores, the next ones load what it stored."""
+    import jax
+
+    folder = folder or jax.config.jax_compilation_cache_dir  # set by the lessons' import
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: warm up at once
+        folder = None
+    if not folder:
+        yield
+        return
+    path = os.path.join(folder, "warm-up.lock")
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def warm_up() -> None:
-    """Fill every lesson's caches with its default and preset results, one lesson at a time."""
+    """Fill every lesson's caches, one lesson at a time: first every page's defaults
+    (`warm_up()`), then the settings one move away whose first use costs seconds
+    (`warm_up_more()`, where a lesson has one)."""
     from resode_ui import training
 
-    started = time.perf_counter()
+    with one_warm_up_at_a_time():
+        started = time.perf_counter()
+        _warm_every_lesson(training, "warm_up", "warm-up: %s in %.1f s")
+        LOG.info("warm-up: every page's defaults in %.1f s", time.perf_counter() - started)
+        _warm_every_lesson(training, "warm_up_more", "warm-up, one move away: %s in %.1f s")
+    # What exists now lives as long as the server: freezing it keeps Python's collector
+    # from walking those ~400 000 objects again and again.
+    gc.collect()
+    gc.freeze()
+    LOG.info("warm-up: all lessons in %.1f s", time.perf_counter() - started)
+
+
+def _warm_every_lesson(training, function: str, message: str) -> None:
     for name in LESSONS:
         began = time.perf_counter()
         try:
             module = importlib.import_module(f"resode_ui.lessons.{name}")
+            warm = getattr(module, function, None)
+            if warm is None:
+                continue
+            wait_for_visitors()
             with training.quietly():
-                module.warm_up()
+                warm()
         except Exception as error:  # an optimisation only: never break the app
             LOG.warning("warm-up of %s skipped: %r", name, error)
             continue
@@ -149,12 +211,13 @@ def warm_up() -> None:
         if idle and over_limit():
             drop_programs()
         trim(force=True)
-        LOG.info("warm-up: %s in %.1f s", name, time.perf_counter() - began)
-    # What exists now lives as long as the server: freezing it keeps Python's collector
-    # from walking those ~400 000 objects again and again.
-    gc.collect()
-    gc.freeze()
-    LOG.info("warm-up: all lessons in %.1f s", time.perf_counter() - started)
+        LOG.info(
+            message + " (resident %.0f MB, peak so far %.0f MB)",
+            name,
+            time.perf_counter() - began,
+            resident_mb(),
+            peak_mb(),
+        )
 
 
 def prepare() -> None:

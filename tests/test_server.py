@@ -10,6 +10,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 import types
 
 import streamlit as st
@@ -123,6 +124,10 @@ def _fake_lessons(monkeypatch, calls: list, broken: str | None = None):
             calls.append((name, training._is_quiet()))
 
         modules[f"resode_ui.lessons.{name}"] = types.SimpleNamespace(warm_up=warm_up)
+    # The first lesson also prepares settings one move away, after every page's defaults.
+    modules["resode_ui.lessons.first"].warm_up_more = lambda: calls.append(
+        ("first, one move away", training._is_quiet())
+    )
     monkeypatch.setattr(server, "LESSONS", ("first", "second", "third"))
     monkeypatch.setattr(server.importlib, "import_module", modules.__getitem__)
     monkeypatch.setattr(server, "gc", types.SimpleNamespace(collect=lambda: 0, freeze=lambda: None))
@@ -135,11 +140,12 @@ def test_the_warm_up_calls_every_lesson_quietly_and_survives_a_broken_one(monkey
     monkeypatch.setattr(server, "over_limit", lambda: True)
     monkeypatch.setattr(server, "drop_programs", lambda keep=None: drops.append(keep))
     server.warm_up()
-    assert calls == [("first", True), ("third", True)]
-    assert drops == [None, None]  # over the limit: programs dropped after each lesson
+    # Every page's defaults first, then what lies one move away.
+    assert calls == [("first", True), ("third", True), ("first, one move away", True)]
+    assert drops == [None, None, None]  # over the limit: programs dropped after each lesson
     monkeypatch.setattr(server, "over_limit", lambda: False)
     server.warm_up()
-    assert len(drops) == 2
+    assert len(drops) == 3
 
 
 def test_only_a_page_not_in_memory_drops_the_programs(monkeypatch):
@@ -172,3 +178,41 @@ def test_only_a_page_not_in_memory_drops_the_programs(monkeypatch):
     monkeypatch.setattr(server, "over_limit", lambda: False)
     visit("your_data")
     assert len(drops) == 3  # under the limit nothing is dropped
+
+
+def test_the_warm_up_waits_for_page_runs_under_way_but_not_forever(monkeypatch):
+    calls = []
+    _fake_lessons(monkeypatch, calls)
+    monkeypatch.setattr(server, "over_limit", lambda: False)
+    monkeypatch.setattr(server, "VISITOR_WAIT_S", 0.3)
+    started = time.monotonic()
+    with server.page_run("spiral"):  # a visitor's run that outlasts the wait
+        server.warm_up()
+    waited = time.monotonic() - started
+    assert [name for name, _ in calls] == ["first", "second", "third", "first, one move away"]
+    assert 1.2 <= waited < 6  # four warm-ups, each waited its 0.3 s for the visitor
+    calls.clear()
+    started = time.monotonic()
+    server.warm_up()  # nobody visiting: no waiting
+    assert len(calls) == 4 and time.monotonic() - started < 0.3
+
+
+def test_replicas_sharing_a_cache_warm_up_in_turn(tmp_path):
+    order = []
+    inside = threading.Event()
+
+    def first_replica():
+        with server.one_warm_up_at_a_time(str(tmp_path)):
+            order.append("first starts")
+            inside.set()
+            time.sleep(0.3)
+            order.append("first ends")
+
+    thread = threading.Thread(target=first_replica)
+    thread.start()
+    inside.wait(5)
+    with server.one_warm_up_at_a_time(str(tmp_path)):  # a lock file: works across processes alike
+        order.append("second starts")
+    thread.join()
+    assert order == ["first starts", "first ends", "second starts"]
+    assert (tmp_path / "warm-up.lock").exists()

@@ -314,7 +314,16 @@ def seed_statistics(n_seeds: int, on_chunk: Callable[[int, int], None] | None = 
 
 
 def warm_up() -> None:
-    """Every preset: the run of its seed and its statistics (32 seeds take seconds)."""
+    """The default run of its seed and its statistics."""
+    _warm(IdentitySettings())
+
+
+def warm_up_more() -> None:
+    """One move away: every preset (32 seeds take seconds)."""
     for settings in PRESETS.values():
-        training_frames(settings.seed)
-        seed_statistics(settings.n_seeds)
+        _warm(settings)
+
+
+def _warm(settings: IdentitySettings) -> None:
+    training_frames(settings.seed)
+    seed_statistics(settings.n_seeds)

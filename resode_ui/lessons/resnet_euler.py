@@ -309,9 +309,18 @@ def fewer_steps(study: dict[str, pd.DataFrame]) -> str:
 
 
 def warm_up() -> None:
-    """The default view, the presets' configurations and the default convergence study."""
-    for settings in PRESETS.values():
-        lesson(settings)
-        coarsest_paths(settings.solver, settings.seed)
-        halving(settings.layers, settings.seed)
+    """The default view and the default convergence study."""
+    _warm(ResnetEulerSettings())
     convergence(ORDER_SOLVERS, ResnetEulerSettings().seed)
+
+
+def warm_up_more() -> None:
+    """One move away: the presets' configurations."""
+    for settings in PRESETS.values():
+        _warm(settings)
+
+
+def _warm(settings: ResnetEulerSettings) -> None:
+    lesson(settings)
+    coarsest_paths(settings.solver, settings.seed)
+    halving(settings.layers, settings.seed)

@@ -407,10 +407,13 @@ def sampling_note(result: SpiralResult, index: int) -> str:
 
 
 def warm_up() -> None:
-    """The default fit and views, its Play frames, the default extrapolation, and the notes'
-    300 epochs."""
+    """The default fit and views, its Play frames and the default extrapolation."""
     result = lesson(SpiralSettings())
     training_frames(result.settings)
     extrapolate(result.settings, result.fit.model, (1.0, 1.0), 3.0)
     error_map(result.settings, result.fit.model, 3.0)
+
+
+def warm_up_more() -> None:
+    """One move away: the notes' 300 epochs."""
     lesson(SpiralSettings(), epochs=300)
