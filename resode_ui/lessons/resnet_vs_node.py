@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import jax
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -152,9 +153,14 @@ def time_growth(table: pd.DataFrame) -> str:
     )
 
 
+# Gradients compiled since the last release of programs (see depth_costs).
+_COMPILED_SINCE_RELEASE = [0]
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def measure(method: str, depth: int, width: int) -> dict:
     """One compile of the gradient at this depth: its memory analysis, time and gradient."""
+    _COMPILED_SINCE_RELEASE[0] += 1
     return rc.depth_cost(method, depth, width=width, batch=BATCH)
 
 
@@ -188,6 +194,12 @@ def depth_costs(
                 "time (ms)": 1e3 * result["seconds"],
             }
         )
+    if _COMPILED_SINCE_RELEASE[0]:
+        # Each gradient was compiled to be measured once; its result is cached, its program
+        # (about 11 MB each, nine per width) is never called again: hand the memory back.
+        # Other pages' programs come back from the disk caches when next used.
+        _COMPILED_SINCE_RELEASE[0] = 0
+        jax.clear_caches()
     differences = [
         np.linalg.norm(gradients["node_backsolve", d] - gradients["node_backprop", d])
         / np.linalg.norm(gradients["node_backprop", d])
@@ -245,8 +257,14 @@ def sweep_sentence(sweep: pd.DataFrame) -> str:
 
 
 def warm_up() -> None:
-    """The defaults, and widths 8 and 32 (the width slider compiles one gradient per depth)."""
+    """The defaults."""
     defaults = ResnetVsNodeSettings()
-    for width in (defaults.width, 8, 32):
-        depth_costs(defaults.depths, width)
-        tolerance_sweep(width)  # every rtol of the slider among them
+    depth_costs(defaults.depths, defaults.width)
+    tolerance_sweep(defaults.width)  # every rtol of the slider among them
+
+
+def warm_up_more() -> None:
+    """One move away: widths 8 and 32 (the width slider compiles one gradient per depth)."""
+    for width in (8, 32):
+        depth_costs(ResnetVsNodeSettings().depths, width)
+        tolerance_sweep(width)
