@@ -64,9 +64,15 @@ def test_stored_programs_match_plain_jit(store):
         if plain["gradient"] is not None:
             np.testing.assert_allclose(kept["gradient"], plain["gradient"], rtol=1e-6)
     np.testing.assert_allclose(stored_ends, plain_ends, rtol=1e-6)
+    # Stored programs compile with XLA's classic CPU code generator (COMPILER_OPTIONS), plain
+    # jit with its default one: float32 rounding may differ in the last bits (seen: 6e-8 on a
+    # component of 0.0056).
     for name in ("backprop", "backsolve"):
         np.testing.assert_allclose(
-            stored_adjoint[name]["gradient"], plain_adjoint[name]["gradient"], rtol=1e-5
+            stored_adjoint[name]["gradient"],
+            plain_adjoint[name]["gradient"],
+            rtol=1e-5,
+            atol=1e-6,
         )
         assert stored_adjoint[name]["steps"] == plain_adjoint[name]["steps"]
     for fit in (stored_fit, reloaded_fit):
