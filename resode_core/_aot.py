@@ -86,7 +86,8 @@ class AotFunction:
         is_array = [eqx.is_array(leaf) for leaf in leaves]
         if any(callable(leaf) for leaf in leaves):
             return self.fn(*args)  # a plain function has no stable name to store it under
-        exported = self._stored(leaves, treedef, is_array, directory)
+        key = self.key(leaves, treedef, is_array)
+        exported = self._stored(key, leaves, treedef, is_array, directory)
         if exported is None:
             return self.fn(*args)
         arrays = [leaf for leaf, array in zip(leaves, is_array, strict=True) if array]
@@ -95,9 +96,10 @@ class AotFunction:
         # second time once the same values come back committed from an earlier call
         # (measured: the spiral page's first training chunk compiled twice, 2 s extra).
         arrays = jax.device_put(arrays, jax.devices()[0])
-        key = self.key(leaves, treedef, is_array)
         with _LOCK:
-            caller = _CALLERS.setdefault(key, jax.jit(exported.call))
+            caller = _CALLERS.get(key)
+            if caller is None:
+                caller = _CALLERS[key] = jax.jit(exported.call)
         with COMPILE_LOCK:  # compiles at most once (until jax.clear_caches); 0.1 ms if cached
             program = caller.lower(*arrays).compile(compiler_options=COMPILER_OPTIONS)
         out_leaves = program(*arrays)
@@ -117,16 +119,18 @@ class AotFunction:
         directory = _STORE["dir"]
         stored = None
         if directory is not None and not any(callable(leaf) for leaf in leaves):
-            stored = self._stored(leaves, treedef, is_array, directory)
+            key = self.key(leaves, treedef, is_array)
+            stored = self._stored(key, leaves, treedef, is_array, directory)
         program = stored.call if stored is not None else self._flat(leaves, treedef, is_array)
         with COMPILE_LOCK:
             compiled = jax.jit(program).lower(*arrays).compile(compiler_options=COMPILER_OPTIONS)
         return compiled, arrays
 
-    def _stored(self, leaves, treedef, is_array, directory: Path) -> jax.export.Exported | None:
-        """The program for this signature: from memory or disk, or exported now; None if it
-        cannot be stored (a program with host callbacks: the caller uses plain jit)."""
-        key = self.key(leaves, treedef, is_array)
+    def _stored(
+        self, key: str, leaves, treedef, is_array, directory: Path
+    ) -> jax.export.Exported | None:
+        """The program for this signature (`key`): from memory or disk, or exported now; None
+        if it cannot be stored (a program with host callbacks: the caller uses plain jit)."""
         with _key_lock(key):  # another thread exporting this program: wait, don't trace too
             if key in _UNSTORABLE:
                 return None
