@@ -73,21 +73,22 @@ class _Memory:
 MEMORY = _Memory()
 
 
-def resident_mb() -> float:
+def _status_mb(field: str) -> float:
+    """A memory field of /proc/self/status in MB (0 where there is no /proc)."""
     with contextlib.suppress(OSError), open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def resident_mb() -> float:
+    return _status_mb("VmRSS")
 
 
 def peak_mb() -> float:
     """The process's peak resident memory so far (VmHWM)."""
-    with contextlib.suppress(OSError), open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return _status_mb("VmHWM")
 
 
 def trim(*, force: bool = False) -> None:
