@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 import resode_core as rc
@@ -104,8 +105,9 @@ ui.share_link(
 settings = vg.VanishingSettings(
     depth, width, activation, init_scale, seed, branch, show, epochs, learning_rate
 )
-spinner = "Computing gradients and training three networks…"
-result = ui.result_of(vg.lesson, settings.study, spinner=spinner)
+# The gradients at initialisation take milliseconds (a new depth compiles nothing): drawn
+# first, and the training below fills the right-hand panel when it is done.
+init = ui.result_of(vg.at_init, settings)
 
 
 def shown(frame):
@@ -113,19 +115,64 @@ def shown(frame):
     return frame if show == "both" else frame[frame["network"].isin([show, "identity y = x"])]
 
 
-grads = shown(result.grads)
-for column, stage in zip(st.columns(2), grads["stage"].unique(), strict=True):
-    panel = grads[grads["stage"] == stage]
+def gradient_panel(where, frame: pd.DataFrame, stage: str, domain) -> None:
+    """One stage's per-layer gradient norms, or why a log axis cannot show them."""
+    panel = shown(frame)
     drawable = np.isfinite(panel["grad_norm"]) & (panel["grad_norm"] > 0)
-    if drawable.any() and result.grad_domain is not None:
-        ui.chart(charts.grad_norm_chart, panel, stage, result.grad_domain, depth, where=column)
+    if drawable.any() and domain is not None:
+        ui.chart(charts.grad_norm_chart, panel, stage, domain, depth, where=where)
     else:
-        column.info(
+        where.info(
             f"{stage.capitalize()}: no gradient norm here is a positive finite number, so a "
             "log axis has nothing to draw (they underflowed to 0 or overflowed).",
             icon=":material/info:",
         )
-teach.reveal(answer, *vg.depth_answer(settings, result))
+
+
+def underflow_note(grads: pd.DataFrame) -> str:
+    """Which of the plain net's layers have a gradient of exactly 0, per stage ("" if none)."""
+    plain_grads = grads[grads["network"] == "plain"]
+    zero_layers = {  # per panel: the plain net's layers whose gradient is exactly 0
+        stage: frame["layer"][frame["grad_norm"] <= 0].to_numpy()
+        for stage, frame in plain_grads.groupby("stage", sort=False)
+    }
+    if not any(layers.size for layers in zero_layers.values()):
+        return ""
+    where = "; ".join(
+        f"{stage}: layer{'s' if layers.size > 1 else ''} {layer_span(layers)}"
+        for stage, layers in zero_layers.items()
+        if layers.size
+    )
+    positive = plain_grads["grad_norm"][plain_grads["grad_norm"] > 0]
+    smallest = (
+        f" The smallest non-zero layer norm shown is {positive.min():.1e}." if len(positive) else ""
+    )
+    return (
+        f"The plain net's gradient is exactly 0 in some layers ({where}): its entries fell "
+        "below about 1.2 × 10⁻³⁸, the smallest normal float32, and underflow to zero; a log "
+        f"axis cannot show them.{smallest}"
+    )
+
+
+def gradient_notes(grads: pd.DataFrame, zeros_slot, overflow_slot) -> None:
+    """The underflow caption and the overflow warning for the gradients drawn so far, each in
+    its placeholder (drawn again once the trained nets' gradients are in)."""
+    note = underflow_note(grads)
+    if note:
+        zeros_slot.caption(note)
+    if not np.all(np.isfinite(grads["grad_norm"])):
+        overflow_slot.warning(
+            "Some gradients are not finite: the signal grows layer after layer until float32 "
+            "overflows (a ResNet with h = 1 grows fastest; a plain ReLU net explodes above scale "
+            "√2). Choose a smaller initialisation scale or a smaller step h."
+        )
+
+
+# Placeholders: the right panel (and the notes that read both panels) are filled in after
+# training, below, while everything at initialisation shows at once.
+left, right = (column.empty() for column in st.columns(2))
+gradient_panel(left, init.grads, vg.AT_INIT, init.grad_domain)
+teach.reveal(answer, *vg.depth_answer(settings, init))
 teach.what_you_should_see(
     vg.SHOULD_SEE,
     teach.matching_preset(vg.PRESETS, st.session_state.get("vg_preset"), settings.study),
@@ -137,36 +184,9 @@ st.caption(
     f"slider's two ends (2 and {rc.ResNet.MAX_DEPTH} layers) and the trained nets shown, so it "
     "stays put while L moves unless a trained net's gradient falls outside it."
 )
-plain_grads = result.grads[result.grads["network"] == "plain"]
-zero_layers = {  # per panel: the plain net's layers whose gradient is exactly 0
-    stage: frame["layer"][frame["grad_norm"] <= 0].to_numpy()
-    for stage, frame in plain_grads.groupby("stage", sort=False)
-}
-if any(layers.size for layers in zero_layers.values()):
-    where = "; ".join(
-        f"{stage}: layer{'s' if layers.size > 1 else ''} {layer_span(layers)}"
-        for stage, layers in zero_layers.items()
-        if layers.size
-    )
-    positive = plain_grads["grad_norm"][plain_grads["grad_norm"] > 0]
-    smallest = (
-        f" The smallest non-zero layer norm shown is {positive.min():.1e}." if len(positive) else ""
-    )
-    st.caption(
-        f"The plain net's gradient is exactly 0 in some layers ({where}): its entries fell "
-        "below about 1.2 × 10⁻³⁸, the smallest normal float32, and underflow to zero; a log "
-        f"axis cannot show them.{smallest}"
-    )
-if not np.all(np.isfinite(result.grads["grad_norm"])):
-    st.warning(
-        "Some gradients are not finite: the signal grows layer after layer until float32 "
-        "overflows (a ResNet with h = 1 grows fastest; a plain ReLU net explodes above scale "
-        "√2). Choose a smaller initialisation scale or a smaller step h."
-    )
-after_note = vg.after_training_note(settings, result)
-if after_note:
-    st.caption(after_note)
-plain, resnet = result.at_init("plain"), result.at_init("ResNet")
+zeros_slot, overflow_slot, after_slot = st.empty(), st.empty(), st.empty()
+gradient_notes(init.grads, zeros_slot, overflow_slot)
+plain, resnet = init.at_init("plain"), init.at_init("ResNet")
 c1, c2, c3 = st.columns(3)
 c1.metric("plain: first / last layer", sci(plain[0], plain[-1]))
 c2.metric("ResNet: first / last layer", sci(resnet[0], resnet[-1]))
@@ -175,6 +195,18 @@ c3.metric(
     sci(plain[0], resnet[0]) if resnet[0] > 0 else "—",
     help="How much weaker the gradient reaching layer 1 is without the shortcut (at initialisation).",
 )
+
+# Training: seconds on a fresh server, so its progress shows where its panel will be.
+with right.container():
+    result = ui.result_of(vg.lesson, settings.study, progress="Training three networks…")
+trained_grads = result.grads[result.grads["stage"] != vg.AT_INIT]
+gradient_panel(right, trained_grads, trained_grads["stage"].iloc[0], result.grad_domain)
+if result.grad_domain != init.grad_domain:  # a trained net's gradient lies outside: one axis
+    gradient_panel(left, init.grads, vg.AT_INIT, result.grad_domain)
+gradient_notes(result.grads, zeros_slot, overflow_slot)
+after_note = vg.after_training_note(settings, result)
+if after_note:
+    after_slot.caption(after_note)
 
 
 @st.fragment
@@ -193,7 +225,7 @@ def small_weights() -> None:
     )
     c3.metric(
         "parameters (plain = ResNet)",
-        f"{result.params['plain']:,} = {result.params['ResNet']:,}",
+        f"{init.params['plain']:,} = {init.params['ResNet']:,}",
     )
     left, right = st.columns(2)
     ui.chart(charts.shrink_response_chart, shown(shrink["curves"]), shrink["y_domain"], where=left)

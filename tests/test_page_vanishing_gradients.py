@@ -1,5 +1,7 @@
-"""The vanishing-gradients page: defaults, every widget, links, presets, and overflow."""
+"""The vanishing-gradients page: defaults, every widget, links, presets, and overflow; the
+gradients at initialisation, drawn first."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -264,3 +266,109 @@ def test_a_link_can_hide_the_sidebar_controls():
     assert at.sidebar.expander[0].label == "Settings (hidden by this link)"
     assert at.slider(key="vg_depth").value == 30  # still drawn, so the link's value holds
     assert _grad_frame(at)["layer"].max() == 30
+
+
+# ----------------------------------------------------------------------------- at initialisation
+# The first chart (rc.layer_grad_norms: one program per activation and width, every depth
+# shares it) is drawn before any training.
+
+
+def test_the_first_chart_does_not_wait_for_training(monkeypatch):
+    """Settings never trained, and a training that fails: the gradients at initialisation,
+    the reveal and the metrics are on the page already; the failure shows where the trained
+    panel goes."""
+
+    def fail(*args, **kwargs):
+        raise ValueError("Training stopped by the test.")
+
+    monkeypatch.setattr(rc, "train_deep_net", fail)
+    at = _linked({"vg_seed": "19", "vg_epochs": "150", "vg_depth": "41"})
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["Training stopped by the test."]
+    grads = _grad_frame(at)
+    assert set(grads["stage"]) == {vg.AT_INIT} and grads["layer"].max() == 41
+    init = vg.at_init(vg.VanishingSettings(depth=41, seed=19, epochs=150))
+    plain = init.at_init("plain")
+    assert shown_metrics(at)["plain: first / last layer"] == f"{plain[0] / plain[-1]:.1e}"
+    assert any("Make your prediction" in c.value for c in at.caption)
+
+
+def test_training_shows_its_progress_before_each_net(monkeypatch):
+    events = []
+    monkeypatch.setattr(
+        rc,
+        "train_deep_net",
+        lambda net, *a, **k: events.append(("train", int(net.depth))) or rc_train(net, *a, **k),
+    )
+    settings = vg.VanishingSettings(depth=12, seed=18, epochs=20)
+    result = vg.lesson(settings, lambda fraction, text: events.append((fraction, text)))
+    assert events == [
+        (0.0, "Training the shallow plain net (20 epochs)…"),
+        ("train", vg.SHALLOW_DEPTH),
+        (1 / 3, "Training the deep plain net (20 epochs)…"),
+        ("train", 12),
+        (2 / 3, "Training the deep ResNet net (20 epochs)…"),
+        ("train", 12),
+    ]
+    assert set(result.grads["stage"]) == {vg.AT_INIT, "after 20 epochs"}
+    # A depth move retrains the deep nets only: the shallow one has no depth.
+    events.clear()
+    vg.lesson(dataclasses.replace(settings, depth=13))
+    assert events == [("train", 13), ("train", 13)]
+
+
+def test_the_lesson_draws_the_same_numbers_at_initialisation():
+    settings = vg.VanishingSettings(depth=23, init_scale=0.9)
+    init, result = vg.at_init(settings), vg.lesson(settings)
+    for name in ("plain", "ResNet"):
+        np.testing.assert_array_equal(init.at_init(name), result.at_init(name))
+        assert init.at_init(name).size == 23
+    assert init.reference_grad == result.reference_grad and init.params == result.params
+    assert vg.depth_answer(settings, init) == vg.depth_answer(settings, result)
+    # Training settings and the shown nets do not change them (the same cache entry).
+    other = dataclasses.replace(settings, epochs=0, learning_rate=1e-2, show="plain")
+    pd.testing.assert_frame_equal(vg.at_init(other).grads, init.grads)
+    # The left axis holds the depth slider's two ends, so it stays put while L moves.
+    ends = (
+        vg.at_init(dataclasses.replace(settings, depth=2)),
+        vg.at_init(dataclasses.replace(settings, depth=rc.ResNet.MAX_DEPTH)),
+    )
+    low, high = init.grad_domain
+    for end in ends:
+        norms = end.grads["grad_norm"]
+        assert low <= norms[norms > 0].min() and norms.max() <= high
+    assert {end.grad_domain for end in ends} == {init.grad_domain}
+
+
+def test_at_initialisation_sliders_compile_nothing(compile_counter):
+    """Depth, scale, seed and step never compile: one program per activation and width serves
+    every depth (the weights are stacked to the maximum depth)."""
+    for activation in vg.ACTIVATIONS:  # one gradient program each, and the weights' draw
+        vg.at_init(vg.VanishingSettings(activation=activation))
+    compile_counter.count = 0
+    for change in [
+        {"depth": 77},
+        {"activation": "sigmoid", "depth": 9},
+        {"activation": "relu", "depth": 5},
+        {"activation": "gelu", "init_scale": 0.55},
+        {"init_scale": 1.35},
+        {"seed": 13},
+        {"branch": "h = 1/L"},
+    ]:
+        vg.at_init(vg.VanishingSettings(**change))
+    assert compile_counter.count == 0
+
+
+def test_warm_up_prepares_the_defaults_and_every_preset(monkeypatch):
+    calls = []
+    for name in ("lesson", "at_init", "small_weights"):
+        monkeypatch.setattr(vg, name, lambda s, *a, name=name: calls.append((name, s)))
+    vg.warm_up()
+    assert ("lesson", vg.VanishingSettings()) in calls
+    assert ("small_weights", vg.VanishingSettings()) in calls
+    first_charts = {s for name, s in calls if name == "at_init"}
+    assert set(vg.PRESETS.values()) <= first_charts
+    assert {s.width for s in first_charts} == set(vg.WIDTHS)
+    calls.clear()
+    vg.warm_up_more()
+    assert {s for name, s in calls if name == "lesson"} == set(vg.PRESETS.values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax.random as jr
@@ -63,7 +64,15 @@ class VanishingSettings:
         """The settings that determine the computation (which nets are shown does not)."""
         return dataclasses.replace(self, show=SHOWN[0])
 
+    @property
+    def init_study(self) -> VanishingSettings:
+        """The settings that determine the gradients at initialisation (training does not)."""
+        return dataclasses.replace(
+            self.study, epochs=DEFAULTS.epochs, learning_rate=DEFAULTS.learning_rate
+        )
 
+
+DEFAULTS = VanishingSettings()
 PRESETS = {
     "Default settings": VanishingSettings(),
     "Vanishing gradients at depth 50": VanishingSettings(),
@@ -107,18 +116,24 @@ SHOULD_SEE = {
 }
 
 
+def _net(s: VanishingSettings, name: str) -> rc.PlainNet | rc.ResNet:
+    """One of `nets(s)`, built alone (a page that needs two nets does not build four)."""
+    common = {"key": jr.PRNGKey(s.seed), "activation": s.activation, "init_scale": s.init_scale}
+    if name == "shallow":
+        return rc.PlainNet(SHALLOW_DEPTH, s.width, max_depth=SHALLOW_MAX_DEPTH, **common)
+    if name == "plain":
+        return rc.PlainNet(s.depth, s.width, **common)
+    if name == "ResNet":
+        return rc.ResNet(s.depth, s.width, s.step, **common)
+    return rc.PlainNet(REFERENCE_DEPTH, s.width, **common)  # "reference"
+
+
 def nets(s: VanishingSettings) -> dict[str, rc.PlainNet | rc.ResNet]:
     """The deep plain net and ResNet (same seed: same weights, only the shortcut differs),
     the shallow plain net of the degradation experiment, and the question's reference: a
     REFERENCE_DEPTH-layer plain net whose layers are the deep plain net's first ones (the
     layers are stacked to the same max depth, so it reuses the deep net's compiled programs)."""
-    common = {"key": jr.PRNGKey(s.seed), "activation": s.activation, "init_scale": s.init_scale}
-    return {
-        "shallow": rc.PlainNet(SHALLOW_DEPTH, s.width, max_depth=SHALLOW_MAX_DEPTH, **common),
-        "plain": rc.PlainNet(s.depth, s.width, **common),
-        "ResNet": rc.ResNet(s.depth, s.width, s.step, **common),
-        "reference": rc.PlainNet(REFERENCE_DEPTH, s.width, **common),
-    }
+    return {name: _net(s, name) for name in ("shallow", "plain", "ResNet", "reference")}
 
 
 def task(width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -127,6 +142,119 @@ def task(width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     teacher and the same input distribution and no held-out point is a training point."""
     x, y = (np.asarray(a) for a in rc.regression_task(width, N_POINTS + N_HELD_OUT, seed=0))
     return x[:N_POINTS], y[:N_POINTS], x[N_POINTS:], y[N_POINTS:]
+
+
+# ----------------------------------------------------------------------------- the lesson
+
+
+def _grad_rows(norms: np.ndarray, network: str, stage: str) -> pd.DataFrame:
+    layers = np.arange(1, norms.size + 1)
+    return pd.DataFrame({"layer": layers, "grad_norm": norms, "network": network, "stage": stage})
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What the page shows before any training: both deep nets at initialisation."""
+
+    grads: pd.DataFrame  # layer, grad_norm, network (plain, ResNet), stage (AT_INIT)
+    params: dict[str, int]  # trainable parameters of the deep plain net and ResNet
+    reference_grad: float  # ‖∂L/∂W_1‖ of the REFERENCE_DEPTH-layer plain net
+    ends: np.ndarray  # every layer's norm of both nets with 2 and MAX_DEPTH layers
+    # The gradient axis: whole decades (and one spare below) that hold these gradients and
+    # `ends`, the depth slider's two ends, so that it stays put as the depth moves.
+    grad_domain: tuple[float, float] | None
+
+    def at_init(self, network: str) -> np.ndarray:
+        """‖∂L/∂W_ℓ‖ of one deep net at initialisation, layer 1 first."""
+        return self.grads[self.grads["network"] == network]["grad_norm"].to_numpy()
+
+
+def _grad_domain(*norms: np.ndarray) -> tuple[float, float] | None:
+    domain = cp.log_domain(np.concatenate(norms))
+    return None if domain is None else (domain[0] / 10, domain[1])  # a decade spare below
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _slider_ends(s: VanishingSettings) -> np.ndarray:
+    """Both nets at initialisation with 2 and MAX_DEPTH layers (s.depth is not used)."""
+    x, y, _, _ = task(s.width)
+    return np.concatenate(
+        [
+            rc.layer_grad_norms(_net(dataclasses.replace(s, depth=depth), name), x, y)
+            for depth in (2, rc.ResNet.MAX_DEPTH)
+            for name in ("plain", "ResNet")
+        ]
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _at_init(s: VanishingSettings) -> InitResult:
+    x, y, _, _ = task(s.width)
+    built = {name: _net(s, name) for name in ("plain", "ResNet", "reference")}
+    norms = {name: rc.layer_grad_norms(built[name], x, y) for name in built}
+    ends = _slider_ends(dataclasses.replace(s, depth=DEFAULTS.depth))
+    return InitResult(
+        pd.concat(
+            [_grad_rows(norms[n], n, AT_INIT) for n in ("plain", "ResNet")], ignore_index=True
+        ),
+        {name: rc.param_count(built[name]) for name in ("plain", "ResNet")},
+        float(norms["reference"][0]),
+        ends,
+        _grad_domain(norms["plain"], norms["ResNet"], ends),
+    )
+
+
+def at_init(s: VanishingSettings) -> InitResult:
+    """Per-layer gradients of both deep nets at initialisation, and the question's reference:
+    milliseconds once an activation's program is compiled, no training (cached on the
+    settings that matter)."""
+    return _at_init(s.init_study)
+
+
+@dataclass(frozen=True)
+class TrainedNet:
+    losses: pd.DataFrame  # epoch, loss, network (LOSS_LABELS), points (POINTS)
+    grads: np.ndarray | None  # ‖∂L/∂W_ℓ‖ after training (None for the shallow net)
+
+
+def _training_study(s: VanishingSettings, name: str) -> VanishingSettings:
+    """The settings one net's training depends on: the shallow net has no depth or step, the
+    plain net no step (so a depth move does not retrain the shallow net)."""
+    s = s.study
+    if name == "shallow":
+        s = dataclasses.replace(s, depth=DEFAULTS.depth)
+    if name != "ResNet":
+        s = dataclasses.replace(s, branch=DEFAULTS.branch)
+    return s
+
+
+@st.cache_data(show_spinner=False, max_entries=192)
+def _trained(s: VanishingSettings, name: str) -> TrainedNet:
+    x, y, x_held, y_held = task(s.width)
+    trained, curve, held_curve = rc.train_deep_net(
+        _net(s, name),
+        x,
+        y,
+        epochs=s.epochs,
+        learning_rate=s.learning_rate,
+        held_out=(x_held, y_held),
+    )
+    losses = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "epoch": np.arange(len(values)),
+                    "loss": values,
+                    "network": LOSS_LABELS[name],
+                    "points": points,
+                }
+            )
+            for points, values in zip(POINTS, (curve, held_curve), strict=True)
+        ],
+        ignore_index=True,
+    )
+    grads = None if name == "shallow" else rc.layer_grad_norms(trained, x, y)
+    return TrainedNet(losses, grads)
 
 
 @dataclass(frozen=True)
@@ -163,55 +291,39 @@ class VanishingResult:
         return rows.groupby("network", sort=False)["loss"].last()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def lesson(s: VanishingSettings) -> VanishingResult:
+def lesson(
+    s: VanishingSettings, progress: Callable[[float, str], None] | None = None
+) -> VanishingResult:
     """Per-layer gradients before and after training, the three nets' training and held-out
-    loss curves, and the question's reference gradient."""
-    x, y, x_held, y_held = task(s.width)
-    built = nets(s)
-    grads, losses = [], []
-    for name, label in LOSS_LABELS.items():
-        net = built[name]
-        trained, curve, held_curve = rc.train_deep_net(
-            net, x, y, epochs=s.epochs, learning_rate=s.learning_rate, held_out=(x_held, y_held)
-        )
-        for points, values in zip(POINTS, (curve, held_curve), strict=True):
-            losses.append(
-                pd.DataFrame(
-                    {
-                        "epoch": np.arange(len(values)),
-                        "loss": values,
-                        "network": label,
-                        "points": points,
-                    }
-                )
+    loss curves, and the question's reference gradient; `progress(fraction, text)` before
+    each net's training (a page's progress bar: each net is cached on its own)."""
+    init = at_init(s)
+    runs = {}
+    for i, (name, label) in enumerate(LOSS_LABELS.items()):
+        if progress is not None:
+            progress(i / len(LOSS_LABELS), f"Training the {label} net ({s.epochs} epochs)…")
+        runs[name] = _trained(_training_study(s, name), name)
+    grads = pd.concat(
+        [
+            frame
+            for name in ("plain", "ResNet")
+            for frame in (
+                _grad_rows(init.at_init(name), name, AT_INIT),
+                _grad_rows(runs[name].grads, name, f"after {s.epochs} epochs"),
             )
-        if name == "shallow":
-            continue
-        for stage, model in ((AT_INIT, net), (f"after {s.epochs} epochs", trained)):
-            norms = rc.layer_grad_norms(model, x, y)
-            layers = np.arange(1, s.depth + 1)
-            grads.append(
-                pd.DataFrame({"layer": layers, "grad_norm": norms, "network": name, "stage": stage})
-            )
-    grads = pd.concat(grads, ignore_index=True)
-    # The depth slider's ends: both nets at initialisation with 2 and with MAX_DEPTH layers.
-    ends = [
-        rc.layer_grad_norms(nets(dataclasses.replace(s, depth=depth))[name], x, y)
-        for depth in (2, rc.ResNet.MAX_DEPTH)
-        for name in ("plain", "ResNet")
-    ]
-    domain = cp.log_domain(np.concatenate([grads["grad_norm"].to_numpy(), *ends]))
+        ],
+        ignore_index=True,
+    )
     return VanishingResult(
         grads,
-        pd.concat(losses, ignore_index=True),
-        {name: rc.param_count(built[name]) for name in ("plain", "ResNet")},
-        float(rc.layer_grad_norms(built["reference"], x, y)[0]),
-        None if domain is None else (domain[0] / 10, domain[1]),  # a decade spare below
+        pd.concat([run.losses for run in runs.values()], ignore_index=True),
+        init.params,
+        init.reference_grad,
+        _grad_domain(grads["grad_norm"].to_numpy(), init.ends),
     )
 
 
-def depth_answer(s: VanishingSettings, result: VanishingResult) -> tuple[str, str]:
+def depth_answer(s: VanishingSettings, result: InitResult | VanishingResult) -> tuple[str, str]:
     """The question's answer (one of QUESTION_OPTIONS) and the sentence that shows it."""
     reference, deep = np.float64(result.reference_grad), np.float64(result.at_init("plain")[0])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -398,6 +510,20 @@ def small_weights(s: VanishingSettings, factor: float) -> dict:
 
 
 def warm_up() -> None:
-    """The defaults: the gradient study and the small-weights section."""
-    lesson(VanishingSettings())
-    small_weights(VanishingSettings(), SHRINK)
+    """The defaults (the gradients at initialisation, the training, the small-weights
+    section), and the first chart of every preset and every width (milliseconds each, once
+    a width's random draw is compiled)."""
+    lesson(DEFAULTS)
+    small_weights(DEFAULTS, SHRINK)
+    for settings in PRESETS.values():
+        at_init(settings)
+    for width in WIDTHS:  # a new width compiles its weights' random draw once (about 1 s)
+        at_init(dataclasses.replace(DEFAULTS, width=width))
+
+
+def warm_up_more() -> None:
+    """One move away: every preset's training and small-weights section (a preset with
+    another activation compiles its own training programs)."""
+    for settings in PRESETS.values():
+        lesson(settings)
+        small_weights(settings, SHRINK)
