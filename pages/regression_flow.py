@@ -1,5 +1,7 @@
 """Regression as a flow: move each input along dx/dt = V(x, t; θ) until it lands on its target."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -44,25 +46,56 @@ with ui.controls():
     )
 
 settings = flow.FlowSettings(task, points, extra, blocks, epochs, lr, int(seed))
-result = ui.result_of(flow.lesson, settings, progress="Training …")
-preset = teach.matching_preset(flow.PRESETS, st.session_state.get("rf_preset"), settings)
-x, y = result.x, result.y
 dim, representable = rc.FLOW_TASKS[task]
+PANEL = 290 if ui.presenting() else 220  # px: three panels side by side fit the page
+
+# The task's data needs no training and no compiling: it is on screen before any fit starts.
+x, y = flow.task_points(settings)
+task_column, task_text = st.columns([3, 2], vertical_alignment="center")
+ui.chart(
+    flow.task_chart,
+    flow.task_frame(x, y),
+    plane=dim == 2,
+    cyclic=dim == 2,
+    size=PANEL,
+    where=task_column,
+)
+task_text.caption(flow.task_caption(x, y))
+
 coordinates = "x of {} coordinates" if dim == 1 else "(x₁, x₂) of {} coordinates"
-MODELS = (  # (the fit, its metric, its legend, its panel's title)
-    (result.plain, f"Neural ODE in {dim}-D", f"neural ODE ({dim}-D)", f"Neural ODE ({dim}-D)"),
+LABELS = (  # (its metric, its legend, its panel's title), in flow.MODEL_ORDER
+    (f"Neural ODE in {dim}-D", f"neural ODE ({dim}-D)", f"Neural ODE ({dim}-D)"),
     (
-        result.augmented,
         f"Augmented ODE (+{extra})",
         f"augmented ODE (+{extra})",
         "Augmented ODE: " + coordinates.format(dim + extra),
     ),
-    (result.resnet, f"ResNet, {blocks} blocks", f"ResNet ({blocks} blocks)", "ResNet"),
+    (f"ResNet, {blocks} blocks", f"ResNet ({blocks} blocks)", "ResNet"),
+)
+training = st.container()  # the progress bar, above what the fits fill in
+animation = st.container()  # the animated chart, once all three fits are in
+metric_columns = st.columns(3)
+
+
+def show_fit(index: int, model: flow.Model) -> None:
+    """A model's MSE as soon as its own fit is done (the others may still be training)."""
+    metric_columns[index].metric(f"{LABELS[index][0]}: MSE", f"{model.mse:.4f}")
+
+
+with training:
+    result = ui.result_of(
+        functools.partial(flow.lesson, fitted=show_fit),
+        settings,
+        progress="Training the three models …",
+    )
+preset = teach.matching_preset(flow.PRESETS, st.session_state.get("rf_preset"), settings)
+MODELS = tuple(  # (the fit, its metric, its legend, its panel's title)
+    (getattr(result, field), *labels)
+    for field, labels in zip(flow.MODEL_ORDER, LABELS, strict=True)
 )
 COLORS = tuple(
     (legend, color) for (_, _, legend, _), color in zip(MODELS, flow.MODEL_COLORS, strict=True)
 )
-PANEL = 290 if ui.presenting() else 220  # px: three panels side by side fit the page
 
 paths, targets = flow.travel(result, tuple(title for *_, title in MODELS))
 progress, labels = flow.frames(result)
@@ -81,9 +114,8 @@ def draw(frame: int) -> None:
     ui.chart(oc.flow_panels_chart, paths, targets, now=float(progress[frame]), **chart_options)
 
 
-play.player("rf_play", labels, draw, title="time")
-for (model, metric, _, _), column in zip(MODELS, st.columns(3), strict=True):
-    column.metric(f"{metric}: MSE", f"{model.mse:.4f}")
+with animation:
+    play.player("rf_play", labels, draw, title="time")
 revealed = flow.plain_vs_augmented(result.plain.mse, result.augmented.mse)
 if revealed is None:
     st.caption("A neural-ODE fit diverged and has no finite MSE: there is nothing to compare.")

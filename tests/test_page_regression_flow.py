@@ -4,11 +4,13 @@ links and presets carry the settings."""
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from page_data import chart_frames, shown_metrics
 from streamlit.testing.v1 import AppTest
 
 import resode_core as rc
+from resode_ui import ode_charts as oc, palette
 from resode_ui.lessons import regression_flow as flow
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "regression_flow.py")
@@ -36,6 +38,11 @@ def _chart(at, *columns: str):
     return next(f for f in chart_frames(at) if set(columns) <= set(f.columns))
 
 
+def _animation(at):
+    """The animated chart's data: the first chart with a panel per model."""
+    return _chart(at, "panel", "t")
+
+
 def _statement(at, start: str) -> str:
     """The sentence under the charts that says whether a flow can map these points."""
     return next(m.value for m in at.markdown if start in m.value)
@@ -52,8 +59,12 @@ def test_default_shows_the_crossing_limit_then_every_widget(monkeypatch):
     bound = flow.best_increasing_mse(*rc.flow_regression_task(flow.REFLECTION, 16))
     assert f"no increasing map gets below MSE {bound:.3f}" in _statement(at, "No flow in 1-D")
     assert any(flow.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
-    # The first chart is the animated one: the three models' paths, on its last frame.
-    panels = chart_frames(at)[0]
+    # The first chart is the task, drawn before any training: each input and its target.
+    x, y = rc.flow_regression_task(flow.REFLECTION, 16)
+    pd.testing.assert_frame_equal(chart_frames(at)[0], flow.task_frame(x, y), check_dtype=False)
+    assert any("120 of the 120 pairs of points swap their order" in c.value for c in at.caption)
+    # The second is the animated one: the three models' paths, on its last frame.
+    panels = _animation(at)
     assert set(panels["panel"].dropna()) == {
         "Neural ODE (1-D)",
         "Augmented ODE: x of 2 coordinates",
@@ -125,7 +136,7 @@ def test_resnet_blocks_retrain_only_the_resnet_and_compile_nothing(compile_count
 
     # Play: the points travel frame by frame along the saved paths, and nothing compiles.
     def drawn():
-        return chart_frames(at)[0], at.session_state["rf_play_frame"]
+        return _animation(at), at.session_state["rf_play_frame"]
 
     finished, last = drawn()
     at.button(key="rf_play_play").click().run()  # from the end: starts again at t = 0
@@ -183,11 +194,107 @@ def test_presets_fail_then_fix():
     _clean(at)
     more = next(e for e in at.expander if e.label.startswith("More"))
     assert len(more.get("vega_lite_chart")) == 2  # the fitted map and the histories
-    assert len(at.get("vega_lite_chart")) == 3
+    assert len(at.get("vega_lite_chart")) == 4  # and on the slide: the task, the animation
     at.session_state["present"] = False
     fresh = _page(link)
     _clean(fresh)
     assert shown_metrics(fresh) == shown_metrics(at)
+
+
+def test_the_task_is_on_screen_before_any_training(monkeypatch):
+    """A fresh server compiles for seconds: the title, the question, the controls and the
+    task's data come first, the progress bar names the model in training, and each model's
+    MSE shows as soon as its own fit is done."""
+    calls = []
+
+    def not_yet(*args, **kwargs):  # stands in for the fits: nothing after this is drawn
+        calls.append(kwargs)
+        raise RuntimeError("still training")
+
+    monkeypatch.setattr(flow, "lesson", not_yet)
+    at = _page({"rf_task": "rotation by 90°"})
+    assert at.exception and "still training" in at.exception[0].value
+    assert at.title[0].value == "Regression as a flow"
+    assert at.radio(key="rf_question").value is None
+    assert at.selectbox(key="rf_task").value == "rotation by 90°"
+    (task,) = chart_frames(at)  # the task, and nothing trained
+    x, y = rc.flow_regression_task(flow.ROTATION, 16)
+    pd.testing.assert_frame_equal(task, flow.task_frame(x, y), check_dtype=False)
+    assert any("Each model must move every dot onto its ring" in c.value for c in at.caption)
+    assert not at.metric and callable(calls[0]["fitted"])
+
+
+def test_each_fit_is_reported_as_it_arrives():
+    steps = []
+    result = flow.lesson(
+        flow.FlowSettings(),
+        lambda fraction, text: steps.append((fraction, text)),
+        fitted=lambda index, model: steps.append((index, model)),
+    )
+    said = [text for _, text in steps[0::2]]
+    assert said == [
+        "Training the ResNet (1 of 3) …",
+        "Training the neural ODE (2 of 3) …",
+        "Training the augmented neural ODE (3 of 3) …",
+    ]
+    assert [fraction for fraction, _ in steps[0::2]] == pytest.approx([0, 1 / 3, 2 / 3])
+    fitted = dict(steps[1::2])
+    assert set(fitted) == {0, 1, 2}  # indexes in MODEL_ORDER, the page's columns
+    for index, field in enumerate(flow.MODEL_ORDER):
+        assert fitted[index] is getattr(result, field)
+
+
+def test_the_task_chart_joins_each_input_to_its_target():
+    x, y = rc.flow_regression_task(flow.REFLECTION, 5)
+    frame = flow.task_frame(x, y)
+    assert list(frame.columns) == ["point", "s", "start", "x"]  # 1-D: no second coordinate
+    inputs, targets = frame[frame["s"] == 0], frame[frame["s"] == 1]
+    np.testing.assert_array_equal(inputs["x"], x[:, 0])
+    np.testing.assert_array_equal(targets["x"], y[:, 0])
+    np.testing.assert_array_equal(targets["start"], x[:, 0])  # coloured by the input
+    spec = flow.task_chart(frame).to_dict()
+    assert len(spec["datasets"]) == 1  # the page sends the points once
+    lines, rings, dots = spec["hconcat"][0]["layer"]
+    assert rings["transform"] == [{"filter": "(datum.s === 1.0)"}]
+    assert lines["mark"]["type"] == "line" and lines["encoding"]["detail"]["field"] == "point"
+    assert rings["mark"]["filled"] is False and rings["mark"]["color"] == palette.TRUE
+    assert dots["mark"]["filled"] is True and dots["encoding"]["color"]["field"] == "start"
+    assert lines["encoding"]["x"]["field"] == "s"
+    assert lines["encoding"]["x"]["axis"]["values"] == [0.0, 1.0]  # labelled input, target
+    assert spec["hconcat"][0]["height"] < spec["hconcat"][0]["width"]
+
+    x, y = rc.flow_regression_task(flow.RINGS, 8)
+    frame = flow.task_frame(x, y)
+    np.testing.assert_array_equal(frame[frame["s"] == 1][["x", "y"]], y)
+    spec = flow.task_chart(frame, plane=True, cyclic=True, size=300).to_dict()
+    layer = spec["hconcat"][0]
+    assert (layer["width"], layer["height"]) == (300, 300)  # equal units on both axes
+    x_scale = layer["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    y_scale = layer["layer"][0]["encoding"]["y"]["scale"]["domain"]
+    assert np.isclose(np.diff(x_scale), np.diff(y_scale))
+    color = layer["layer"][2]["encoding"]["color"]["scale"]
+    assert color["range"] == list(oc.ANGLE_COLORS)  # angles: the cyclic colours
+    with pytest.raises(ValueError, match="y"):
+        flow.task_chart(frame.drop(columns="y"), plane=True)
+
+
+def test_swapped_pairs_count_what_a_1d_flow_cannot_keep():
+    assert flow.swapped_pairs(*rc.flow_regression_task(flow.REFLECTION, 16)) == (120, 120)
+    assert flow.swapped_pairs(*rc.flow_regression_task("cube y = x³", 16)) == (0, 120)
+    x = np.arange(4.0)[:, None]
+    assert flow.swapped_pairs(x, np.array([[1, 3, 2, 2.0]]).T) == (3, 6)  # equal targets meet
+
+
+def test_the_warm_up_prepares_the_defaults_then_every_preset(monkeypatch):
+    warmed = []
+    monkeypatch.setattr(flow, "lesson", lambda s, *a, **k: warmed.append(s))
+    flow.warm_up()
+    assert warmed == [flow.FlowSettings()]
+    warmed.clear()
+    flow.warm_up_more()
+    assert set(flow.PRESETS.values()) <= set(warmed)
+    assert flow.FlowSettings(task=flow.RINGS, extra=2) in warmed
+    assert {s.extra for s in warmed if s.task == flow.REFLECTION} == {1, 2, 3}  # the slider
 
 
 def test_a_tampered_link_falls_back_to_the_defaults():

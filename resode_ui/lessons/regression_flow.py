@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import altair as alt
 import jax.random as jr
 import numpy as np
 import optax
@@ -13,7 +14,8 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import palette
+from resode_ui import ode_charts as oc, palette
+from resode_ui.chart_parts import covering, padded_domain, require_columns, square_domains
 
 T_END = 1.0
 FRAMES = 41  # time points drawn per trajectory
@@ -57,10 +59,10 @@ PRESETS = {
     ROTATION_PRESET: FlowSettings(task=ROTATION),
 }
 SHOULD_SEE = {
-    "Default settings": "The left chart: the plain neural ODE's lines never cross, so the "
-    "points keep their order and cannot reach −x. Its MSE stays at or above 0.378, the best "
-    "any increasing map can do on these 16 points; the augmented ODE and the ResNet both end "
-    "below 0.01.",
+    "Default settings": "The animation's left panel: the plain neural ODE's lines never "
+    "cross, so the points keep their order and cannot reach −x. Its MSE stays at or above "
+    "0.378, the best any increasing map can do on these 16 points; the augmented ODE and the "
+    "ResNet both end below 0.01.",
     STUCK: "After 1000 epochs the plain neural ODE's MSE is still above 0.37, no lower than "
     "the bound that no increasing map can beat: more training cannot help it.",
     AUGMENTED: "The augmented ODE's (x, a) plane, under the three charts: the points leave the "
@@ -141,6 +143,11 @@ def augment(x: np.ndarray, extra: int) -> np.ndarray:
     return np.concatenate([x, np.zeros((x.shape[0], extra))], axis=1)
 
 
+def task_points(s: FlowSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The training inputs and their targets, (points, d) each: NumPy only, no compiling."""
+    return rc.flow_regression_task(s.task, s.points, seed=s.seed)
+
+
 def _model(ts, paths, y, losses, grid_ends, diverged=False) -> Model:
     d = y.shape[1]
     mse = float(np.mean((paths[:, -1, :d] - y) ** 2))
@@ -150,7 +157,7 @@ def _model(ts, paths, y, losses, grid_ends, diverged=False) -> Model:
 @st.cache_data(show_spinner=False, max_entries=64)
 def node_fit(key: FlowSettings) -> Model:
     """A flow dx/dt = V(x, t; θ) in d + key.extra dimensions (extra 0: the plain one)."""
-    x, y = rc.flow_regression_task(key.task, key.points, seed=key.seed)
+    x, y = task_points(key)
     d, extra = x.shape[1], key.extra
     mask = np.concatenate([np.ones(d), np.zeros(extra)])  # the extra coordinates are free
     data = rc.trajectory_data(
@@ -178,7 +185,7 @@ def node_fit(key: FlowSettings) -> Model:
 @st.cache_data(show_spinner=False, max_entries=64)
 def resnet_fit(key: FlowSettings) -> Model:
     """A TinyResNet with key.blocks blocks of HIDDEN units, full-batch Adam on the MSE."""
-    x, y = rc.flow_regression_task(key.task, key.points, seed=key.seed)
+    x, y = task_points(key)
     net = rc.TinyResNet(x.shape[1], HIDDEN, key.blocks, key=jr.PRNGKey(key.seed))
     net, losses = rc.train_deep_net(
         net, x.astype(np.float32), y.astype(np.float32), epochs=key.epochs, learning_rate=key.lr
@@ -188,23 +195,34 @@ def resnet_fit(key: FlowSettings) -> Model:
     return _model(np.arange(states.shape[1], dtype=float), states, y, losses, ends)
 
 
-def lesson(s: FlowSettings, progress: Callable[[float, str], None] | None = None) -> FlowResult:
+MODEL_ORDER = ("plain", "augmented", "resnet")  # FlowResult's fields: the page's columns
+
+
+def lesson(
+    s: FlowSettings,
+    progress: Callable[[float, str], None] | None = None,
+    *,
+    fitted: Callable[[int, Model], None] | None = None,
+) -> FlowResult:
     """The three fits (each cached on the settings it depends on); `progress(fraction, text)`
-    before each (a page's progress bar)."""
-    x, y = rc.flow_regression_task(s.task, s.points, seed=s.seed)
+    before each (a page's progress bar), `fitted(index in MODEL_ORDER, model)` after each (a
+    page draws each model's result as it arrives)."""
+    x, y = task_points(s)
     base = FlowSettings()
     node = dataclasses.replace(s, blocks=base.blocks)
-    jobs = (
-        ("the neural ODE", node_fit, dataclasses.replace(node, extra=0)),
-        ("the augmented neural ODE", node_fit, node),
-        ("the ResNet", resnet_fit, dataclasses.replace(s, extra=base.extra)),
+    jobs = (  # the ResNet first: it trains in a fraction of a neural ODE's time
+        ("resnet", "the ResNet", resnet_fit, dataclasses.replace(s, extra=base.extra)),
+        ("plain", "the neural ODE", node_fit, dataclasses.replace(node, extra=0)),
+        ("augmented", "the augmented neural ODE", node_fit, node),
     )
-    models = []
-    for i, (name, fit, key) in enumerate(jobs):
+    models = {}
+    for i, (field, name, fit, key) in enumerate(jobs):
         if progress is not None:
-            progress(i / len(jobs), f"Training {name} …")
-        models.append(fit(key))
-    return FlowResult(x, y, *models)
+            progress(i / len(jobs), f"Training {name} ({i + 1} of {len(jobs)}) …")
+        models[field] = fit(key)
+        if fitted is not None:
+            fitted(MODEL_ORDER.index(field), models[field])
+    return FlowResult(x, y, **models)
 
 
 # ----------------------------------------------------------------------------- what the page draws
@@ -216,6 +234,115 @@ MODEL_COLORS = (palette.LEARNED, palette.AUGMENTED, palette.RESNET)
 def start_values(x: np.ndarray) -> np.ndarray:
     """A colour value per point: x(0) in 1-D, the angle of the starting point (°) in 2-D."""
     return x[:, 0] if x.shape[1] == 1 else np.degrees(np.arctan2(x[:, 1], x[:, 0]))
+
+
+INPUT_END, TARGET_END = 0.0, 1.0  # where task_chart draws a 1-D input and its target
+
+
+def task_frame(x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """The task for `task_chart`, two rows per point: its input (s = 0) and its target
+    (s = 1), with columns point, s, start (the input's colour value, as in the animation),
+    x and, in 2-D, y."""
+    n, dims = x.shape
+    both = np.concatenate([x, y])  # the inputs, then the targets
+    frame = pd.DataFrame(
+        {
+            "point": np.tile(np.arange(n), 2),
+            "s": np.repeat([INPUT_END, TARGET_END], n),
+            "start": np.tile(start_values(x), 2),
+            "x": both[:, 0],
+        }
+    )
+    if dims > 1:
+        frame["y"] = both[:, 1]
+    return frame
+
+
+def task_chart(
+    data: pd.DataFrame,
+    *,
+    plane: bool = False,
+    cyclic: bool = False,
+    size: int = 220,
+) -> alt.HConcatChart:
+    """The task before any training: each input a dot in its colour, its target a near-black
+    ring, the two joined by a straight line. 1-D (plane False): the value against s, every
+    input at s = 0 ('input') and every target at s = 1 ('target'), so a pair whose order
+    swaps draws lines that cross; a plane: y against x with equal units. Columns as
+    `task_frame`'s. Colours as in `oc.flow_panels_chart` (its legend is under the animation)."""
+    require_columns(data, ("point", "s", "start", "x", *(("y",) if plane else ())))
+    if cyclic:
+        scale = alt.Scale(
+            domain=list(oc.ANGLE_STOPS), range=list(oc.ANGLE_COLORS), interpolate="rgb"
+        )
+    else:
+        low, high = padded_domain(data["start"], 0.0) or (-1.0, 1.0)
+        scale = alt.Scale(scheme=oc.ORDERED_SCHEME, domain=[low, high])
+    color = alt.Color("start:Q", scale=scale, legend=None)
+    if plane:
+        x_dom, y_dom = square_domains(
+            covering((-1.2, 1.2), data["x"]), covering((-1.2, 1.2), data["y"])
+        )
+        x_enc = alt.X("x:Q", title="x₁", scale=alt.Scale(domain=list(x_dom), nice=False))
+        y_enc = alt.Y("y:Q", title="x₂", scale=alt.Scale(domain=list(y_dom), nice=False))
+        height = size
+    else:
+        ends = f"datum.value == {INPUT_END:g} ? 'input' : 'target'"
+        x_enc = alt.X(
+            "s:Q",
+            title=None,
+            scale=alt.Scale(domain=[-0.08, 1.08], nice=False),  # room for the marks
+            axis=alt.Axis(values=[INPUT_END, TARGET_END], labelExpr=ends, grid=False),
+        )
+        y_dom = covering((-1.2, 1.2), data["x"])
+        y_enc = alt.Y("x:Q", title="x", scale=alt.Scale(domain=list(y_dom), nice=False))
+        height = int(size * 0.85)
+    tooltip = ["point", alt.Tooltip("x:Q", format=".3f")]
+    if plane:
+        tooltip.append(alt.Tooltip("y:Q", format=".3f"))
+    base = alt.Chart(data)  # one data set for all three layers: the page sends it once
+    lines = base.mark_line(strokeWidth=1.5, opacity=0.6, clip=True).encode(
+        x=x_enc, y=y_enc, color=color, detail="point:N", order="s:Q"
+    )
+    targets = (
+        base.transform_filter(alt.datum.s == TARGET_END)
+        .mark_point(size=110, strokeWidth=2, filled=False, color=palette.TRUE, clip=True)
+        .encode(x=x_enc, y=y_enc, tooltip=tooltip)
+    )
+    inputs = (
+        base.transform_filter(alt.datum.s == INPUT_END)
+        .mark_point(filled=True, size=55, opacity=1.0, clip=True)
+        .encode(x=x_enc, y=y_enc, color=color, tooltip=tooltip)
+    )
+    # hconcat keeps the fixed size (equal units in a plane) where the page stretches charts.
+    return alt.hconcat(alt.layer(lines, targets, inputs).properties(width=size, height=height))
+
+
+def swapped_pairs(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    """(pairs of 1-D points whose targets are in the other order than their inputs, or
+    equal: their lines in task_chart cross; all pairs). A 1-D flow keeps every pair's order."""
+    dx = x[:, 0][:, None] - x[:, 0][None]
+    dy = y[:, 0][:, None] - y[:, 0][None]
+    upper = np.triu(np.ones(dx.shape, bool), 1)
+    return int(np.sum((dx * dy <= 0) & upper)), int(np.sum(upper))
+
+
+def task_caption(x: np.ndarray, y: np.ndarray) -> str:
+    """What the task chart shows, with the count of pairs a 1-D flow cannot keep."""
+    n, dims = x.shape
+    said = (
+        f"**The task, before any training:** {n} inputs (dots) and their targets (rings), "
+        "each pair joined by a straight line; the colours follow each point through the "
+        "charts below."
+    )
+    if dims > 1:
+        return said + " Each model must move every dot onto its ring."
+    swapped, pairs = swapped_pairs(x, y)
+    return (
+        f"{said} {swapped} of the {pairs} pairs of points swap their order (their lines "
+        "cross). A 1-D flow keeps the order of every pair"
+        + (", so it cannot fit these targets." if swapped else ": here no pair has to change.")
+    )
 
 
 def paths_frame(model: Model, x: np.ndarray, panel: str, coordinates=(0, 1)) -> pd.DataFrame:
@@ -271,3 +398,13 @@ def frames(result: FlowResult) -> tuple[np.ndarray, list[str]]:
 def warm_up() -> None:
     """The default fits (y = −x)."""
     lesson(FlowSettings())
+
+
+def warm_up_more() -> None:
+    """One move away: the presets (the rings with two extra dimensions, 1000 epochs, the
+    rotation), then the default map with the extra-dimension slider's other values: each
+    new state size compiles new programs, seconds each."""
+    for settings in PRESETS.values():
+        lesson(settings)
+    for extra in (2, 3):
+        lesson(FlowSettings(extra=extra))
