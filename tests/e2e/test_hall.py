@@ -79,7 +79,9 @@ def _peak_mib(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
-def test_hall_two_replicas_behind_haproxy(chromium_ready, tmp_path, record_property):
+def test_hall_two_replicas_behind_haproxy(
+    chromium_ready, one_crowd_at_a_time, tmp_path, record_property
+):
     haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
     if not os.access(haproxy, os.X_OK):
         pytest.skip(NO_HAPROXY)
@@ -147,6 +149,7 @@ def test_hall_two_replicas_behind_haproxy(chromium_ready, tmp_path, record_prope
         f"{TRAINING_PAGE} in {seconds:.0f} s (start-up {startup_s:.0f} s, sessions "
         f"{log['seconds']:.0f} s); sessions per replica {dict(sorted(landed.items()))}; "
         f"own L {len(log['layers'])}/{SESSIONS}, own fit {len(log['epochs'])}/{SESSIONS}; "
+        f"pages reloaded after a lost connection {len(log['reloads'])}; "
         f"peak VmHWM per replica (MiB) { ({k: round(v) for k, v in peaks.items()}) }",
     )
     assert alive, f"the launcher died under load:\n{output.read_text()[-3000:]}"

@@ -71,6 +71,46 @@ SHOWS_EPOCHS = """(epochs) => {
 }"""
 
 
+# A page whose websocket closed for good (Streamlit's "connection error", after its own retries
+# failed) shows nothing new until it is reloaded, as a student would: the address carries the
+# widget values (they are bound to the URL), so the page comes back in the same state.
+MAX_RELOADS = 2
+LOST = "DISCONNECTED_FOREVER"
+
+
+def _shown_or_lost(predicate: str) -> str:
+    """A page function: "shown" once `predicate(arg)` holds, "lost" once the connection is
+    lost for good, false meanwhile."""
+    return f"""(arg) => {{
+  const state = document.querySelector('[data-testid="stApp"]')
+    ?.getAttribute('data-test-connection-state');
+  if (state === '{LOST}') return 'lost';
+  return ({predicate})(arg) ? 'shown' : false;
+}}"""
+
+
+async def _until_shown(
+    page, predicate: str, arg, timeout_ms: int, trace, log: dict, restore=None
+) -> None:
+    """Wait until the page shows what `predicate` checks; reload it (counted in
+    log["reloads"]) when its connection was lost for good. `restore` (a slider and its value)
+    is set again after a reload, in case the move was lost with the connection."""
+    for attempt in range(MAX_RELOADS + 1):
+        if attempt and restore is not None:
+            await _move_to(page, *restore, trace, log)
+        handle = await page.wait_for_function(
+            _shown_or_lost(predicate), arg=arg, timeout=timeout_ms, polling=200
+        )
+        if await handle.json_value() == "shown":
+            return
+        trace(f"connection lost for good: reloading {page.url}")
+        log["reloads"].append(page.url)
+        if attempt == MAX_RELOADS:
+            break
+        await page.reload(timeout=OPEN_TIMEOUT_MS)
+    raise AssertionError(f"the connection was lost {MAX_RELOADS + 1} times")
+
+
 def _dt_text(layers: int) -> str:
     return f"{T_END / layers:.4g}"  # the page's format for Δt
 
@@ -169,6 +209,19 @@ async def _press(page, label: str, key: str, times: int, trace, log: dict) -> No
         await page.wait_for_timeout(60)  # a student tapping the key, not a script
 
 
+async def _move_to(page, label: str, target: float, trace, log: dict) -> None:
+    """Press the arrow keys until the slider shows `target` (after a reload)."""
+    selector = SLIDER.format(label=json.dumps(label, ensure_ascii=False))
+    await page.wait_for_function(IDLE, timeout=OPEN_TIMEOUT_MS, polling=200)
+    await page.wait_for_function(FOCUS, arg=selector, timeout=STEP_TIMEOUT_MS, polling=200)
+    _, value = await page.evaluate(AFTER_PRESS, selector)
+    if float(value) != target:
+        trace(f"after the reload {label!r} shows {value}, not {target}: moving it back")
+        key = "ArrowRight" if float(value) < target else "ArrowLeft"
+        step = EPOCH_STEP if label == EPOCHS_LABEL else 1
+        await _press(page, label, key, round(abs(target - float(value)) / step), trace, log)
+
+
 async def _one_session(browser, base: str, index: int, log: dict, started: float) -> None:
     trace_lines = log["trace"].setdefault(index, [])
 
@@ -188,6 +241,10 @@ async def _one_session(browser, base: str, index: int, log: dict, started: float
     context = await browser.new_context(viewport={"width": 1000, "height": 700})
     page = await context.new_page()
     page.on("websocket", on_websocket)
+    page.on(
+        "console",
+        lambda message: message.type == "error" and trace(f"console error: {message.text}"),
+    )
     script_errors: list[str] = []
     page.on("pageerror", lambda exc: script_errors.append(str(exc)))
     try:
@@ -195,47 +252,39 @@ async def _one_session(browser, base: str, index: int, log: dict, started: float
         await page.goto(f"{base}/{PAGE}", timeout=OPEN_TIMEOUT_MS)
         await page.wait_for_function(IDLE, timeout=OPEN_TIMEOUT_MS, polling=200)
         reached("opened")
-        await page.wait_for_function(
-            SHOWS_LAYERS,
-            arg=[DEFAULT_LAYERS, _dt_text(DEFAULT_LAYERS)],
-            timeout=OPEN_TIMEOUT_MS,
-            polling=200,
-        )
+        default = [DEFAULT_LAYERS, _dt_text(DEFAULT_LAYERS)]
+        await _until_shown(page, SHOWS_LAYERS, default, OPEN_TIMEOUT_MS, trace, log)
         # Round 1: PageUp (about +13) and arrow presses give every session its own L.
         thumb = _thumb(page, LAYERS_LABEL)
         await _press(page, LAYERS_LABEL, "PageUp", index // 5, trace, log)
         await _press(page, LAYERS_LABEL, "ArrowRight", index % 5 + 1, trace, log)
         mine = int(await thumb.get_attribute("value"))
         reached(f"round 1: pressed, waiting for L = {mine}")
-        await page.wait_for_function(
-            SHOWS_LAYERS, arg=[mine, _dt_text(mine)], timeout=STEP_TIMEOUT_MS, polling=200
-        )
+        restore = (LAYERS_LABEL, mine)
+        shown = [mine, _dt_text(mine)]
+        await _until_shown(page, SHOWS_LAYERS, shown, STEP_TIMEOUT_MS, trace, log, restore)
         reached("round 2")
         # Round 2: another slider; L must stay this session's own.
         await _press(page, SEED_LABEL, "ArrowLeft", 1 + index % 4, trace, log)
         await page.wait_for_timeout(300)
-        await page.wait_for_function(
-            SHOWS_LAYERS, arg=[mine, _dt_text(mine)], timeout=STEP_TIMEOUT_MS, polling=200
-        )
+        await _until_shown(page, SHOWS_LAYERS, shown, STEP_TIMEOUT_MS, trace, log, restore)
         # Round 3: one step back on the first slider.
         mine -= 1
         reached("round 3")
         await _press(page, LAYERS_LABEL, "ArrowLeft", 1, trace, log)
-        await page.wait_for_function(
-            SHOWS_LAYERS, arg=[mine, _dt_text(mine)], timeout=STEP_TIMEOUT_MS, polling=200
-        )
+        restore, shown = (LAYERS_LABEL, mine), [mine, _dt_text(mine)]
+        await _until_shown(page, SHOWS_LAYERS, shown, STEP_TIMEOUT_MS, trace, log, restore)
         assert int(await thumb.get_attribute("value")) == mine
         log["layers"][index] = mine
         # Training: the shared default fit, then one of this session's own.
         reached("spiral: opening")
         await page.goto(f"{base}/{TRAINING_PAGE}", timeout=OPEN_TIMEOUT_MS)
-        await page.wait_for_function(
-            SHOWS_EPOCHS, arg=DEFAULT_EPOCHS, timeout=OPEN_TIMEOUT_MS, polling=200
-        )
+        await _until_shown(page, SHOWS_EPOCHS, DEFAULT_EPOCHS, OPEN_TIMEOUT_MS, trace, log)
         epochs = DEFAULT_EPOCHS + EPOCH_STEP * (index + 1)
         reached(f"spiral: training {epochs} epochs")
         await _press(page, EPOCHS_LABEL, "ArrowRight", index + 1, trace, log)
-        await page.wait_for_function(SHOWS_EPOCHS, arg=epochs, timeout=STEP_TIMEOUT_MS, polling=200)
+        restore = (EPOCHS_LABEL, epochs)
+        await _until_shown(page, SHOWS_EPOCHS, epochs, STEP_TIMEOUT_MS, trace, log, restore)
         log["epochs"][index] = epochs
         log["problems"][index] = await _problems(page) + script_errors
         log["cookies"][index] = {c["name"]: c["value"] for c in await context.cookies()}
@@ -338,6 +387,7 @@ def run_sessions(
         for key in ("layers", "epochs", "problems", "failures", "stage", "seen", "cookies", "trace")
     }
     log["missed"] = []
+    log["reloads"] = []  # pages reloaded after their connection was lost for good
     urls = [base] if teacher_urls is None else teacher_urls
     # Playwright's sync API (the page tests' browser) owns this thread's event loop.
     runner = threading.Thread(
@@ -386,7 +436,7 @@ def check_sessions(log: dict, sessions: int) -> None:
 
 
 def test_twenty_concurrent_sessions_each_see_their_own_state(
-    chromium_ready, tmp_path_factory, record_property
+    chromium_ready, one_crowd_at_a_time, tmp_path_factory, record_property
 ):
     missing = {PAGE, TRAINING_PAGE} - {p.name for p in registered_pages()}
     if missing:
@@ -420,7 +470,8 @@ def test_twenty_concurrent_sessions_each_see_their_own_state(
         f"{SESSIONS} concurrent sessions on {PAGE} and {TRAINING_PAGE} in "
         f"{log['seconds']:.0f} s; sessions with their own L: {len(log['layers'])}/{SESSIONS}, "
         f"with their own trained fit: {len(log['epochs'])}/{SESSIONS}; key presses the thumb "
-        f"missed (pressed again): {len(log['missed'])}; server RSS "
+        f"missed (pressed again): {len(log['missed'])}; pages reloaded after a lost "
+        f"connection: {len(log['reloads'])}; server RSS "
         f"{baseline / 1024:.0f} MiB before, {max(samples, default=0) / 1024:.0f} MiB sampled max, "
         f"peak VmHWM {peak_mib:.0f} MiB, {memory['VmRSS'] / 1024:.0f} MiB after",
     )
