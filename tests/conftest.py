@@ -27,6 +27,12 @@ def open_page():
     return _open
 
 
+def pytest_collection_modifyitems(items):
+    """The 20-session load test last: the hall test (collected first) and it then start far
+    apart on the two workers (`one_crowd_at_a_time` makes sure they never overlap)."""
+    items.sort(key=lambda item: item.path.name == "test_load.py")
+
+
 class CompileCounter:
     """Counts compilations: every jit cache miss ends in an XLA backend compile, or in a hit of
     the persistent compilation cache (which the pages switch on) that stands in for one."""

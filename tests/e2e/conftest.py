@@ -150,6 +150,22 @@ def streamlit_server(log_dir: Path, env: dict[str, str] | None = None):
                 process.wait(timeout=15)
 
 
+@pytest.fixture
+def one_crowd_at_a_time():
+    """The load and hall tests each start dozens of browser sessions: on two cores they run
+    one after the other, even when pytest-xdist hands them to different workers (a lock file
+    in the system's temporary folder)."""
+    import fcntl
+    import tempfile
+
+    with open(Path(tempfile.gettempdir()) / "resode-crowd-tests.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def chromium_ready() -> None:
     reason = browser_unavailable()
