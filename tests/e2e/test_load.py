@@ -42,7 +42,9 @@ TEST_BUDGET_S = 420  # the whole load test, opening the sessions included (hard 
 OPEN_TIMEOUT_MS = 180_000  # twenty pages opening at once on a small machine
 STEP_TIMEOUT_MS = int(os.environ.get("LOAD_STEP_TIMEOUT_MS", "90000"))  # one slider move
 MAX_MISSED_PRESSES = 3  # a key press the thumb did not take is repeated at most this often
-RSS_LIMIT_MIB = 2048  # bound: the warm-up alone may take ~1 GB; per-session growth would pass it
+# Community Cloud stops an app at 690 MB (the goal is 600 with room to spare;
+# measured 572-634 MiB in this test, printed in its report). No warm-up runs here.
+RSS_LIMIT_MIB = 690
 # The widget keys whose values the failure report decodes from the frames a browser sent.
 TRACED_KEYS = ("re_layers", "re_seed", "sp_epochs")
 
