@@ -12,7 +12,7 @@ READ_OPTIONS = """
 from streamlit import config
 config.get_config_options(force_reparse=True)
 for name in ("runner.postScriptGC", "server.maxUploadSize", "server.headless",
-             "browser.gatherUsageStats"):
+             "browser.gatherUsageStats", "global.minCachedMessageSize"):
     print(name, config.get_option(name))
 """
 
@@ -36,4 +36,6 @@ def test_the_repository_config_is_read_by_streamlit():
         "server.maxUploadSize": "5",  # the your-data page checks the same limit itself
         "server.headless": "True",
         "browser.gatherUsageStats": "False",
+        # no element is sent as a reference to the browser's cache ("Cached ForwardMsg MISS")
+        "global.minCachedMessageSize": "1000000000000000.0",
     }, options
