@@ -78,6 +78,9 @@ SHOWS_EPOCHS = """(epochs) => {
 # widget values (they are bound to the URL), so the page comes back in the same state.
 MAX_RELOADS = 2
 LOST = "DISCONNECTED_FOREVER"
+# What closed connections for good here before .streamlit/config.toml turned Streamlit's
+# element references off (global.minCachedMessageSize): it must not come back.
+CACHE_MISS = "Cached ForwardMsg MISS"
 
 
 def _shown_or_lost(predicate: str) -> str:
@@ -243,10 +246,14 @@ async def _one_session(browser, base: str, index: int, log: dict, started: float
     context = await browser.new_context(viewport={"width": 1000, "height": 700})
     page = await context.new_page()
     page.on("websocket", on_websocket)
-    page.on(
-        "console",
-        lambda message: message.type == "error" and trace(f"console error: {message.text}"),
-    )
+
+    def on_console(message) -> None:
+        if message.type == "error":
+            trace(f"console error: {message.text}")
+            if CACHE_MISS in message.text:
+                log["cache_misses"].append(f"session {index}: {message.text[:120]}")
+
+    page.on("console", on_console)
     script_errors: list[str] = []
     page.on("pageerror", lambda exc: script_errors.append(str(exc)))
     try:
@@ -390,6 +397,7 @@ def run_sessions(
     }
     log["missed"] = []
     log["reloads"] = []  # pages reloaded after their connection was lost for good
+    log["cache_misses"] = []  # the browser missed a cached element (closes the connection)
     urls = [base] if teacher_urls is None else teacher_urls
     # Playwright's sync API (the page tests' browser) owns this thread's event loop.
     runner = threading.Thread(
@@ -435,6 +443,7 @@ def check_sessions(log: dict, sessions: int) -> None:
     assert len(set(log["layers"].values())) == sessions, log["layers"]
     assert len(set(log["epochs"].values())) == sessions, log["epochs"]
     assert not any(log["problems"].values()), log["problems"]
+    assert not log["cache_misses"], log["cache_misses"]
 
 
 def test_twenty_concurrent_sessions_each_see_their_own_state(
@@ -473,7 +482,8 @@ def test_twenty_concurrent_sessions_each_see_their_own_state(
         f"{log['seconds']:.0f} s; sessions with their own L: {len(log['layers'])}/{SESSIONS}, "
         f"with their own trained fit: {len(log['epochs'])}/{SESSIONS}; key presses the thumb "
         f"missed (pressed again): {len(log['missed'])}; pages reloaded after a lost "
-        f"connection: {len(log['reloads'])}; server RSS "
+        f"connection: {len(log['reloads'])}; cached-element misses in the browsers' consoles: "
+        f"{len(log['cache_misses'])}; server RSS "
         f"{baseline / 1024:.0f} MiB before, {max(samples, default=0) / 1024:.0f} MiB sampled max, "
         f"peak VmHWM {peak_mib:.0f} MiB, {memory['VmRSS'] / 1024:.0f} MiB after",
     )
