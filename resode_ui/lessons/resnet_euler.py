@@ -105,6 +105,18 @@ class LayerPaths:
         return (self.fine_t if name == "exact" else self.t), getattr(self, name)
 
 
+FINE_T = np.linspace(0.0, T_END, 101)  # the exact flow's times (every depth shares them)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def exact_paths(seed: int) -> np.ndarray:
+    """The exact flow of the smooth field from U0 and each of PHASE_STARTS at FINE_T, float64
+    (starts, times, 2): it does not depend on the number of layers, so a new L reuses it
+    (SciPy's reference solves were most of a new L's time)."""
+    field = smooth_field(seed)
+    return np.stack([field.exact_flow(start, FINE_T) for start in np.vstack([U0, PHASE_STARTS])])
+
+
 @st.cache_data(show_spinner=False, max_entries=128)
 def layer_paths(layers: int, solver: str, seed: int) -> LayerPaths:
     """The ResNet sampled from the field, its Euler twin, another solver and the exact flow."""
@@ -119,8 +131,7 @@ def layer_paths(layers: int, solver: str, seed: int) -> LayerPaths:
     )
     if not (np.all(euler.ok) and np.all(other.ok)):
         raise ValueError("A fixed-step solve gave up or blew up: try more layers (a smaller Δt).")
-    fine = np.linspace(0.0, T_END, 101)
-    exact = np.stack([field.exact_flow(start, fine) for start in starts])
+    fine, exact = FINE_T, exact_paths(seed)
     resnet_paths = rc.hidden_state_paths(resnet, starts)
     return LayerPaths(
         layers=layers,
@@ -218,7 +229,7 @@ def extents(*paths: LayerPaths | None) -> tuple[tuple[float, float], tuple[float
 def convergence(solvers: tuple[str, ...], seed: int) -> dict[str, pd.DataFrame]:
     """Error at T against Δt for fixed-step solvers, with the observed orders."""
     field = smooth_field(seed)
-    exact = field.exact_flow(U0, [0.0, T_END])[-1]
+    exact = exact_paths(seed)[0, -1]  # from U0, at T
     dts = T_END / CONVERGENCE_STEPS
     rows, orders = [], []
     for name in solvers:
@@ -258,8 +269,8 @@ def halving(layers: int, seed: int) -> tuple[float, float]:
     counts = np.full(CONVERGENCE_STEPS.size, 2 * layers)
     counts[0] = layers
     errors = np.zeros(2)
-    for start in np.vstack([U0, PHASE_STARTS]):
-        exact = field.exact_flow(start, [0.0, T_END])[-1]
+    for start, path in zip(np.vstack([U0, PHASE_STARTS]), exact_paths(seed), strict=True):
+        exact = path[-1]
         ends = rc.fixed_step_endpoints(field, start, T_END, counts, solver="euler")
         errors = np.maximum(errors, np.max(np.abs(ends[:2] - exact), axis=1))
     return float(errors[0]), float(errors[1])
