@@ -53,7 +53,7 @@ PANEL = 290 if ui.presenting() else 220  # px: three panels side by side fit the
 x, y = flow.task_points(settings)
 task_column, task_text = st.columns([3, 2], vertical_alignment="center")
 ui.chart(
-    flow.task_chart,
+    oc.task_chart,
     flow.task_frame(x, y),
     plane=dim == 2,
     cyclic=dim == 2,

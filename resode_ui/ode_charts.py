@@ -356,16 +356,18 @@ def scaling_chart(
 # ----------------------------------------------------------------------------- regression flow
 
 
-def _start_color(cyclic: bool, values, title: str) -> alt.Color:
-    """Colour for each point's starting value: a cyclic range for angles, the ordered
+def _start_scale(cyclic: bool, values) -> alt.Scale:
+    """Colours for each point's starting value: a cyclic range for angles, the ordered
     palette for an ordered value (x(0))."""
-    legend = alt.Legend(orient="bottom", gradientLength=220, titleOrient="left")
     if cyclic:
-        scale = alt.Scale(domain=list(ANGLE_STOPS), range=list(ANGLE_COLORS), interpolate="rgb")
-    else:
-        low, high = padded_domain(values, 0.0) or (-1.0, 1.0)
-        scale = alt.Scale(scheme=ORDERED_SCHEME, domain=[low, high])
-    return alt.Color("start:Q", title=title, scale=scale, legend=legend)
+        return alt.Scale(domain=list(ANGLE_STOPS), range=list(ANGLE_COLORS), interpolate="rgb")
+    low, high = padded_domain(values, 0.0) or (-1.0, 1.0)
+    return alt.Scale(scheme=ORDERED_SCHEME, domain=[low, high])
+
+
+def _start_color(cyclic: bool, values, title: str) -> alt.Color:
+    legend = alt.Legend(orient="bottom", gradientLength=220, titleOrient="left")
+    return alt.Color("start:Q", title=title, scale=_start_scale(cyclic, values), legend=legend)
 
 
 def _joined(*columns) -> np.ndarray:
@@ -376,6 +378,62 @@ def _last_at(rows: pd.DataFrame, now: float) -> pd.DataFrame:
     """Each point's last row at or before progress `now`."""
     reached = rows[rows["s"] <= now + 1e-9]
     return reached.sort_values("s").groupby("point", sort=False).tail(1)
+
+
+INPUT_END, TARGET_END = 0.0, 1.0  # where task_chart draws a 1-D input and its target
+
+
+def task_chart(
+    data: pd.DataFrame,
+    *,
+    plane: bool = False,
+    cyclic: bool = False,
+    size: int = 220,
+) -> alt.HConcatChart:
+    """The task before any training: each input a dot in its colour, its target a near-black
+    ring, the two joined by a straight line. 1-D (plane False): the value against s, every
+    input at s = 0 ('input') and every target at s = 1 ('target'), so a pair whose order
+    swaps draws lines that cross; a plane: y against x with equal units. Columns as
+    the regression-flow lesson's `task_frame`. Colours as in `flow_panels_chart` (its legend is under the animation)."""
+    require_columns(data, ("point", "s", "start", "x", *(("y",) if plane else ())))
+    color = alt.Color("start:Q", scale=_start_scale(cyclic, data["start"]), legend=None)
+    if plane:
+        x_dom, y_dom = square_domains(
+            covering((-1.2, 1.2), data["x"]), covering((-1.2, 1.2), data["y"])
+        )
+        x_enc = alt.X("x:Q", title="x₁", scale=alt.Scale(domain=list(x_dom), nice=False))
+        y_enc = alt.Y("y:Q", title="x₂", scale=alt.Scale(domain=list(y_dom), nice=False))
+        height = size
+    else:
+        ends = f"datum.value == {INPUT_END:g} ? 'input' : 'target'"
+        x_enc = alt.X(
+            "s:Q",
+            title=None,
+            scale=alt.Scale(domain=[-0.08, 1.08], nice=False),  # room for the marks
+            axis=alt.Axis(values=[INPUT_END, TARGET_END], labelExpr=ends, grid=False),
+        )
+        y_dom = covering((-1.2, 1.2), data["x"])
+        y_enc = alt.Y("x:Q", title="x", scale=alt.Scale(domain=list(y_dom), nice=False))
+        height = int(size * 0.85)
+    tooltip = ["point", alt.Tooltip("x:Q", format=".3f")]
+    if plane:
+        tooltip.append(alt.Tooltip("y:Q", format=".3f"))
+    base = alt.Chart(data)  # one data set for all three layers: the page sends it once
+    lines = base.mark_line(strokeWidth=1.5, opacity=0.6, clip=True).encode(
+        x=x_enc, y=y_enc, color=color, detail="point:N", order="s:Q"
+    )
+    targets = (
+        base.transform_filter(alt.datum.s == TARGET_END)
+        .mark_point(size=110, strokeWidth=2, filled=False, color=palette.TRUE, clip=True)
+        .encode(x=x_enc, y=y_enc, tooltip=tooltip)
+    )
+    inputs = (
+        base.transform_filter(alt.datum.s == INPUT_END)
+        .mark_point(filled=True, size=55, opacity=1.0, clip=True)
+        .encode(x=x_enc, y=y_enc, color=color, tooltip=tooltip)
+    )
+    # hconcat keeps the fixed size (equal units in a plane) where the page stretches charts.
+    return alt.hconcat(alt.layer(lines, targets, inputs).properties(width=size, height=height))
 
 
 def flow_panels_chart(

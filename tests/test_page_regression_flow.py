@@ -252,7 +252,7 @@ def test_the_task_chart_joins_each_input_to_its_target():
     np.testing.assert_array_equal(inputs["x"], x[:, 0])
     np.testing.assert_array_equal(targets["x"], y[:, 0])
     np.testing.assert_array_equal(targets["start"], x[:, 0])  # coloured by the input
-    spec = flow.task_chart(frame).to_dict()
+    spec = oc.task_chart(frame).to_dict()
     assert len(spec["datasets"]) == 1  # the page sends the points once
     lines, rings, dots = spec["hconcat"][0]["layer"]
     assert rings["transform"] == [{"filter": "(datum.s === 1.0)"}]
@@ -266,7 +266,7 @@ def test_the_task_chart_joins_each_input_to_its_target():
     x, y = rc.flow_regression_task(flow.RINGS, 8)
     frame = flow.task_frame(x, y)
     np.testing.assert_array_equal(frame[frame["s"] == 1][["x", "y"]], y)
-    spec = flow.task_chart(frame, plane=True, cyclic=True, size=300).to_dict()
+    spec = oc.task_chart(frame, plane=True, cyclic=True, size=300).to_dict()
     layer = spec["hconcat"][0]
     assert (layer["width"], layer["height"]) == (300, 300)  # equal units on both axes
     x_scale = layer["layer"][0]["encoding"]["x"]["scale"]["domain"]
@@ -275,7 +275,7 @@ def test_the_task_chart_joins_each_input_to_its_target():
     color = layer["layer"][2]["encoding"]["color"]["scale"]
     assert color["range"] == list(oc.ANGLE_COLORS)  # angles: the cyclic colours
     with pytest.raises(ValueError, match="y"):
-        flow.task_chart(frame.drop(columns="y"), plane=True)
+        oc.task_chart(frame.drop(columns="y"), plane=True)
 
 
 def test_swapped_pairs_count_what_a_1d_flow_cannot_keep():

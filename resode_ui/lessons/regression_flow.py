@@ -6,7 +6,6 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import altair as alt
 import jax.random as jr
 import numpy as np
 import optax
@@ -15,7 +14,6 @@ import streamlit as st
 
 import resode_core as rc
 from resode_ui import ode_charts as oc, palette
-from resode_ui.chart_parts import covering, padded_domain, require_columns, square_domains
 
 T_END = 1.0
 FRAMES = 41  # time points drawn per trajectory
@@ -238,11 +236,8 @@ def start_values(x: np.ndarray) -> np.ndarray:
     return x[:, 0] if x.shape[1] == 1 else np.degrees(np.arctan2(x[:, 1], x[:, 0]))
 
 
-INPUT_END, TARGET_END = 0.0, 1.0  # where task_chart draws a 1-D input and its target
-
-
 def task_frame(x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
-    """The task for `task_chart`, two rows per point: its input (s = 0) and its target
+    """The task for `oc.task_chart`, two rows per point: its input (s = 0) and its target
     (s = 1), with columns point, s, start (the input's colour value, as in the animation),
     x and, in 2-D, y."""
     n, dims = x.shape
@@ -250,7 +245,7 @@ def task_frame(x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "point": np.tile(np.arange(n), 2),
-            "s": np.repeat([INPUT_END, TARGET_END], n),
+            "s": np.repeat([oc.INPUT_END, oc.TARGET_END], n),
             "start": np.tile(start_values(x), 2),
             "x": both[:, 0],
         }
@@ -260,69 +255,9 @@ def task_frame(x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     return frame
 
 
-def task_chart(
-    data: pd.DataFrame,
-    *,
-    plane: bool = False,
-    cyclic: bool = False,
-    size: int = 220,
-) -> alt.HConcatChart:
-    """The task before any training: each input a dot in its colour, its target a near-black
-    ring, the two joined by a straight line. 1-D (plane False): the value against s, every
-    input at s = 0 ('input') and every target at s = 1 ('target'), so a pair whose order
-    swaps draws lines that cross; a plane: y against x with equal units. Columns as
-    `task_frame`'s. Colours as in `oc.flow_panels_chart` (its legend is under the animation)."""
-    require_columns(data, ("point", "s", "start", "x", *(("y",) if plane else ())))
-    if cyclic:
-        scale = alt.Scale(
-            domain=list(oc.ANGLE_STOPS), range=list(oc.ANGLE_COLORS), interpolate="rgb"
-        )
-    else:
-        low, high = padded_domain(data["start"], 0.0) or (-1.0, 1.0)
-        scale = alt.Scale(scheme=oc.ORDERED_SCHEME, domain=[low, high])
-    color = alt.Color("start:Q", scale=scale, legend=None)
-    if plane:
-        x_dom, y_dom = square_domains(
-            covering((-1.2, 1.2), data["x"]), covering((-1.2, 1.2), data["y"])
-        )
-        x_enc = alt.X("x:Q", title="x₁", scale=alt.Scale(domain=list(x_dom), nice=False))
-        y_enc = alt.Y("y:Q", title="x₂", scale=alt.Scale(domain=list(y_dom), nice=False))
-        height = size
-    else:
-        ends = f"datum.value == {INPUT_END:g} ? 'input' : 'target'"
-        x_enc = alt.X(
-            "s:Q",
-            title=None,
-            scale=alt.Scale(domain=[-0.08, 1.08], nice=False),  # room for the marks
-            axis=alt.Axis(values=[INPUT_END, TARGET_END], labelExpr=ends, grid=False),
-        )
-        y_dom = covering((-1.2, 1.2), data["x"])
-        y_enc = alt.Y("x:Q", title="x", scale=alt.Scale(domain=list(y_dom), nice=False))
-        height = int(size * 0.85)
-    tooltip = ["point", alt.Tooltip("x:Q", format=".3f")]
-    if plane:
-        tooltip.append(alt.Tooltip("y:Q", format=".3f"))
-    base = alt.Chart(data)  # one data set for all three layers: the page sends it once
-    lines = base.mark_line(strokeWidth=1.5, opacity=0.6, clip=True).encode(
-        x=x_enc, y=y_enc, color=color, detail="point:N", order="s:Q"
-    )
-    targets = (
-        base.transform_filter(alt.datum.s == TARGET_END)
-        .mark_point(size=110, strokeWidth=2, filled=False, color=palette.TRUE, clip=True)
-        .encode(x=x_enc, y=y_enc, tooltip=tooltip)
-    )
-    inputs = (
-        base.transform_filter(alt.datum.s == INPUT_END)
-        .mark_point(filled=True, size=55, opacity=1.0, clip=True)
-        .encode(x=x_enc, y=y_enc, color=color, tooltip=tooltip)
-    )
-    # hconcat keeps the fixed size (equal units in a plane) where the page stretches charts.
-    return alt.hconcat(alt.layer(lines, targets, inputs).properties(width=size, height=height))
-
-
 def swapped_pairs(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
     """(pairs of 1-D points whose targets are in the other order than their inputs, or
-    equal: their lines in task_chart cross; all pairs). A 1-D flow keeps every pair's order."""
+    equal: their lines in oc.task_chart cross; all pairs). A 1-D flow keeps every pair's order."""
     dx = x[:, 0][:, None] - x[:, 0][None]
     dy = y[:, 0][:, None] - y[:, 0][None]
     upper = np.triu(np.ones(dx.shape, bool), 1)
