@@ -163,14 +163,23 @@ class ResNet(eqx.Module):
         width: int,
         dt: float = 1.0,
         *,
-        key: PRNGKeyArray,
+        key: PRNGKeyArray | None = None,
         max_depth: int | None = None,
         activation: str = "tanh",
         init_scale: float = 1.0,
+        layers: tuple[Array, Array] | None = None,
     ):
-        self.weights, self.biases, self.depth = _stack(
-            depth, width, key, max_depth, activation, init_scale
-        )
+        if layers is None:
+            if key is None:
+                raise ValueError("A ResNet needs a key to draw its layers, or its layers.")
+            self.weights, self.biases, self.depth = _stack(
+                depth, width, key, max_depth, activation, init_scale
+            )
+        else:  # given layers (weights, biases), e.g. a field frozen at each step: no draw
+            self.weights, self.biases = layers
+            _check_depth_width(depth, width, self.weights.shape[0])
+            activation_fn(activation)
+            self.depth = device_array(depth, jnp.int32)
         self.dt = as_float_array(positive("Δt", dt))
         self.activation = activation
 
@@ -288,9 +297,13 @@ def resnet_from_field(
 ) -> ResNet:
     """The ResNet whose layer ℓ is the field frozen at t = ℓΔt (ℓ = 0..depth−1)."""
     width = field.w0.shape[0]
-    net = ResNet(depth, width, dt, key=jr.PRNGKey(0), max_depth=max_depth)
-    weights, biases = _frozen_layers(field, net.dt, net.weights.shape[0])
-    return eqx.tree_at(lambda n: (n.weights, n.biases), net, (weights, biases))
+    max_depth = max(DEFAULT_MAX_DEPTH if max_depth is None else max_depth, depth)
+    _check_depth_width(depth, width, max_depth)
+    step = as_float_array(positive("Δt", dt))
+    # The layers are the frozen field itself: drawing random ones first would compile a
+    # random-number program per depth (0.5-0.8 s each) only to throw its result away.
+    layers = _frozen_layers(field, step, max_depth)
+    return ResNet(depth, width, dt, max_depth=max_depth, layers=layers)
 
 
 @eqx.filter_jit

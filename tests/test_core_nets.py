@@ -24,6 +24,20 @@ def test_resnet_equals_euler_solve_of_its_vector_field(seed):
     )
 
 
+def test_resnet_from_field_takes_the_frozen_field_as_its_layers():
+    field = rc.SmoothLayerField(3, key=jr.PRNGKey(4), scale=0.5)
+    net = rc.resnet_from_field(field, 5, 0.2, max_depth=8)
+    assert net.weights.shape == (8, 3, 3) and int(net.depth) == 5
+    for layer in range(8):  # every stacked layer, active or not, is the field at ℓΔt
+        weights, biases = field.layer(layer * 0.2)
+        np.testing.assert_allclose(net.weights[layer], weights, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(net.biases[layer], biases, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="exceeds max_depth"):
+        rc.ResNet(9, 3, 0.2, layers=(net.weights, net.biases))
+    with pytest.raises(ValueError, match="needs a key"):
+        rc.ResNet(5, 3, 0.2)
+
+
 def test_hidden_states_are_the_euler_trajectory():
     net = rc.ResNet(6, 2, 0.25, key=jr.PRNGKey(1), max_depth=16)
     x0 = jnp.array([0.5, -1.0])
