@@ -33,11 +33,14 @@ if not LOG.handlers:  # the server's own log lines, beside Streamlit's
     LOG.addHandler(_handler)
     LOG.setLevel(logging.INFO)
     LOG.propagate = False
-LESSONS = (  # warm-up order: the headline lessons first
+# Warm-up order: the headline lesson first, then the sidebar's order, which is how a class
+# goes through the pages (a visitor two pages ahead of the warm-up computes alone, but one
+# on the page it is warming waits for it and finds the result).
+LESSONS = (
     "spiral",
     "vanishing_gradients",
-    "resnet_euler",
     "identity_experiment",
+    "resnet_euler",
     "solvers",
     "regression_flow",
     "resnet_vs_node",
@@ -139,15 +142,34 @@ def page_run(page: str) -> Iterator[None]:
         trim()
 
 
-def wait_for_visitors() -> None:
+def wait_for_visitors(limit_s: float | None = None) -> None:
     """Let page runs under way finish first (their compiles would stack with the warm-up's),
-    but not forever: a busy class must not keep the other pages cold."""
-    deadline = time.monotonic() + VISITOR_WAIT_S
+    but not forever (VISITOR_WAIT_S unless `limit_s`): a busy class must not keep the other
+    pages cold."""
+    deadline = time.monotonic() + (VISITOR_WAIT_S if limit_s is None else limit_s)
     while time.monotonic() < deadline:
         with MEMORY.lock:
             if MEMORY.running == 0:
                 return
         time.sleep(0.1)
+
+
+class GiveWay:
+    """The warm-up's pauses inside one lesson (`training.pause_point`: after each training
+    chunk, between the steps of a study): wait while page runs are under way, at most
+    VISITOR_WAIT_S in all for the lesson. A visitor who opens a page mid-lesson then has the
+    cores, and the compiles the warm-up would have started meanwhile do not stack with the
+    visitor's."""
+
+    def __init__(self, budget_s: float | None = None) -> None:
+        self.left_s = VISITOR_WAIT_S if budget_s is None else budget_s
+
+    def __call__(self) -> None:
+        if self.left_s <= 0:
+            return
+        started = time.monotonic()
+        wait_for_visitors(self.left_s)
+        self.left_s -= time.monotonic() - started
 
 
 @contextlib.contextmanager
@@ -200,7 +222,7 @@ def _warm_every_lesson(training, function: str, message: str) -> None:
             if warm is None:
                 continue
             wait_for_visitors()
-            with training.quietly():
+            with training.quietly(give_way=GiveWay()):
                 warm()
         except Exception as error:  # an optimisation only: never break the app
             LOG.warning("warm-up of %s skipped: %r", name, error)

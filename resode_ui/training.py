@@ -40,13 +40,26 @@ _quiet = threading.local()
 
 
 @contextlib.contextmanager
-def quietly() -> Iterator[None]:
-    """Train without drawing or session state (the warm-up thread has no page)."""
-    _quiet.on = True
+def quietly(give_way: Callable[[], None] | None = None) -> Iterator[None]:
+    """Train without drawing or session state (the warm-up thread has no page).
+
+    `give_way`, if given, is called at every `pause_point` on this thread: the warm-up
+    waits there while visitors' page runs are under way.
+    """
+    _quiet.on, _quiet.give_way = True, give_way
     try:
         yield
     finally:
-        _quiet.on = False
+        _quiet.on, _quiet.give_way = False, None
+
+
+def pause_point(*_progress) -> None:
+    """A point where the warm-up may pause (after a training chunk, between the steps of a
+    study). Takes and ignores any arguments, so that it can stand in for a progress
+    callback; does nothing outside `quietly(give_way)`."""
+    give_way = getattr(_quiet, "give_way", None)
+    if give_way is not None:
+        give_way()
 
 
 def _is_quiet() -> bool:
@@ -264,6 +277,7 @@ def _shared(key, train: Train, total, label, persist, slots) -> rc.OdeFit:
             shared.put(shared.checkpoints, key, _read_only(fit), shared.max_checkpoints)
             if live is not None:
                 live(fit)
+            pause_point()
 
         fit = _read_only(train(start, on_chunk))
         with shared.changed:

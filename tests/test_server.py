@@ -216,3 +216,22 @@ def test_replicas_sharing_a_cache_warm_up_in_turn(tmp_path):
     thread.join()
     assert order == ["first starts", "first ends", "second starts"]
     assert (tmp_path / "warm-up.lock").exists()
+
+
+def test_the_warm_up_pauses_while_a_page_runs_within_its_budget(monkeypatch):
+    monkeypatch.setattr(server, "over_limit", lambda: False)
+    with training.quietly(give_way=server.GiveWay(budget_s=0.5)):
+        started = time.monotonic()
+        training.pause_point(0.3, "a step")  # no page run under way: no pause
+        assert time.monotonic() - started < 0.1
+        with server.page_run("a visitor's page"):
+            started = time.monotonic()
+            training.pause_point(0.6, "a step")  # waits, until the budget is spent
+            waited = time.monotonic() - started
+            training.pause_point()  # the lesson's budget is spent: go on at once
+            again = time.monotonic() - started - waited
+    assert 0.4 <= waited < 1.5 and again < 0.1
+    started = time.monotonic()
+    with server.page_run("a visitor's page"):
+        training.pause_point()  # outside the warm-up's quietly(give_way): never a pause
+    assert time.monotonic() - started < 0.1

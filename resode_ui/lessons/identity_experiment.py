@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import chart_parts as cp, resnet_charts as charts
+from resode_ui import chart_parts as cp, resnet_charts as charts, training
 
 MAX_EPOCHS = 10_000
 TOL = 0.01
@@ -326,4 +326,4 @@ def warm_up_more() -> None:
 
 def _warm(settings: IdentitySettings) -> None:
     training_frames(settings.seed)
-    seed_statistics(settings.n_seeds)
+    seed_statistics(settings.n_seeds, training.pause_point)

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import ode_charts as oc, palette
+from resode_ui import ode_charts as oc, palette, training
 
 T_END = 1.0
 FRAMES = 41  # time points drawn per trajectory
@@ -334,7 +334,7 @@ def frames(result: FlowResult) -> tuple[np.ndarray, list[str]]:
 
 def warm_up() -> None:
     """The default fits (y = −x)."""
-    lesson(FlowSettings())
+    lesson(FlowSettings(), training.pause_point)
 
 
 def warm_up_more() -> None:
@@ -342,6 +342,6 @@ def warm_up_more() -> None:
     rotation), then the default map with the extra-dimension slider's other values: each
     new state size compiles new programs, seconds each."""
     for settings in PRESETS.values():
-        lesson(settings)
+        lesson(settings, training.pause_point)
     for extra in (2, 3):
-        lesson(FlowSettings(extra=extra))
+        lesson(FlowSettings(extra=extra), training.pause_point)

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import chart_parts as cp, palette
+from resode_ui import chart_parts as cp, palette, training
 
 DEPTH_CHOICES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 WIDTHS = (8, 16, 32)
@@ -259,12 +259,12 @@ def sweep_sentence(sweep: pd.DataFrame) -> str:
 def warm_up() -> None:
     """The defaults."""
     defaults = ResnetVsNodeSettings()
-    depth_costs(defaults.depths, defaults.width)
+    depth_costs(defaults.depths, defaults.width, training.pause_point)
     tolerance_sweep(defaults.width)  # every rtol of the slider among them
 
 
 def warm_up_more() -> None:
     """One move away: widths 8 and 32 (the width slider compiles one gradient per depth)."""
     for width in (8, 32):
-        depth_costs(ResnetVsNodeSettings().depths, width)
+        depth_costs(ResnetVsNodeSettings().depths, width, training.pause_point)
         tolerance_sweep(width)

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import ode_charts
+from resode_ui import ode_charts, training
 
 LINEAR = "Linear test system (exact solution)"
 SPIRAL = "Spiral (the notes' test equation)"
@@ -377,4 +377,4 @@ def cost_table(s: SolversSettings) -> pd.DataFrame:
 def warm_up() -> None:
     """The default studies and cost table (every solver on the linear system)."""
     cost_table(SolversSettings())
-    lesson(SolversSettings())
+    lesson(SolversSettings(), training.pause_point)

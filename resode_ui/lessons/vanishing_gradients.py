@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 import resode_core as rc
-from resode_ui import chart_parts as cp, resnet_charts as charts
+from resode_ui import chart_parts as cp, resnet_charts as charts, training
 
 N_POINTS = 32  # regression samples: small, so a slider move retrains in well under a second
 N_HELD_OUT = 128  # points of the same task kept out of training, for the held-out loss
@@ -513,7 +513,7 @@ def warm_up() -> None:
     """The defaults (the gradients at initialisation, the training, the small-weights
     section), and the first chart of every preset and every width (milliseconds each, once
     a width's random draw is compiled)."""
-    lesson(DEFAULTS)
+    lesson(DEFAULTS, training.pause_point)
     small_weights(DEFAULTS, SHRINK)
     for settings in PRESETS.values():
         at_init(settings)
@@ -525,5 +525,5 @@ def warm_up_more() -> None:
     """One move away: every preset's training and small-weights section (a preset with
     another activation compiles its own training programs)."""
     for settings in PRESETS.values():
-        lesson(settings)
+        lesson(settings, training.pause_point)
         small_weights(settings, SHRINK)
