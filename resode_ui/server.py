@@ -104,15 +104,22 @@ def trim(*, force: bool = False) -> None:
     MEMORY.libc.malloc_trim(0)
 
 
-def drop_programs(keep: str | None = None) -> None:
-    """Free every compiled JAX program (cached results stay); `keep` counts as loaded."""
+def drop_programs(keep: str | None = None, *, only_if_idle: bool = False) -> bool:
+    """Free every compiled JAX program (cached results stay); `keep` counts as loaded.
+
+    With `only_if_idle`, only while no page run is under way (the check and the drop hold
+    the lock that page runs take to start). Returns whether the programs were dropped.
+    """
     import jax
 
     with MEMORY.lock:
+        if only_if_idle and MEMORY.running:
+            return False
         MEMORY.loaded = {keep} if keep else set()
-    jax.clear_caches()
+        jax.clear_caches()
     gc.collect()
     trim(force=True)
+    return True
 
 
 def over_limit() -> bool:
@@ -227,12 +234,14 @@ def _warm_every_lesson(training, function: str, message: str) -> None:
         except Exception as error:  # an optimisation only: never break the app
             LOG.warning("warm-up of %s skipped: %r", name, error)
             continue
-        # The lesson's results are cached and its programs on disk now: under the memory
-        # limit its compiled programs are worth less than the room.
-        with MEMORY.lock:
-            idle = MEMORY.running == 0
-        if idle and over_limit():
-            drop_programs()
+        # The lesson's results are cached and its programs on disk now: over the memory
+        # limit its compiled programs are worth less than the room. A drop must not pull
+        # programs from under a visitor's run, so it waits for a moment without one (a
+        # visitor's moves leave such moments; before, a drop was skipped whenever a run was
+        # under way, and a fresh class kept 700-800 MB of programs).
+        if over_limit():
+            wait_for_visitors()
+            drop_programs(only_if_idle=True)
         trim(force=True)
         LOG.info(
             message + " (resident %.0f MB, peak so far %.0f MB)",

@@ -138,7 +138,9 @@ def test_the_warm_up_calls_every_lesson_quietly_and_survives_a_broken_one(monkey
     calls, drops = [], []
     _fake_lessons(monkeypatch, calls, broken="second")
     monkeypatch.setattr(server, "over_limit", lambda: True)
-    monkeypatch.setattr(server, "drop_programs", lambda keep=None: drops.append(keep))
+    monkeypatch.setattr(
+        server, "drop_programs", lambda keep=None, only_if_idle=False: drops.append(keep)
+    )
     server.warm_up()
     # Every page's defaults first, then what lies one move away.
     assert calls == [("first", True), ("third", True), ("first, one move away", True)]
@@ -151,7 +153,7 @@ def test_the_warm_up_calls_every_lesson_quietly_and_survives_a_broken_one(monkey
 def test_only_a_page_not_in_memory_drops_the_programs(monkeypatch):
     drops = []
 
-    def record(keep=None):
+    def record(keep=None, only_if_idle=False):
         drops.append(keep)
         server.MEMORY.loaded = {keep} if keep else set()
 
@@ -235,3 +237,12 @@ def test_the_warm_up_pauses_while_a_page_runs_within_its_budget(monkeypatch):
     with server.page_run("a visitor's page"):
         training.pause_point()  # outside the warm-up's quietly(give_way): never a pause
     assert time.monotonic() - started < 0.1
+
+
+def test_programs_are_dropped_only_if_idle_when_asked(monkeypatch):
+    cleared = []
+    monkeypatch.setattr("jax.clear_caches", lambda: cleared.append(True))
+    monkeypatch.setattr(server, "over_limit", lambda: False)
+    with server.page_run("a visitor's page"):
+        assert not server.drop_programs(only_if_idle=True) and not cleared
+    assert server.drop_programs(only_if_idle=True) and cleared == [True]
