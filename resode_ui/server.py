@@ -33,9 +33,7 @@ if not LOG.handlers:  # the server's own log lines, beside Streamlit's
     LOG.addHandler(_handler)
     LOG.setLevel(logging.INFO)
     LOG.propagate = False
-# Warm-up order: the headline lesson first, then the sidebar's order, which is how a class
-# goes through the pages (a visitor two pages ahead of the warm-up computes alone, but one
-# on the page it is warming waits for it and finds the result).
+# Warm-up order without visitors: the headline lesson first, then the sidebar's order.
 LESSONS = (
     "spiral",
     "vanishing_gradients",
@@ -47,6 +45,22 @@ LESSONS = (
     "lotka_volterra",
     "your_data",
     "recap",  # last: its panels are the other lessons' cached defaults
+)
+# The lessons in the sidebar's order (app.py's navigation; a test keeps the two equal). A
+# class goes through the pages in this order, so once a visitor has opened a lesson the
+# warm-up goes on with the lessons after it: the next page is ready when the class gets
+# there, instead of being computed by its first visitor while the warm-up compiles another.
+SIDEBAR = (
+    "vanishing_gradients",
+    "identity_experiment",
+    "resnet_euler",
+    "solvers",
+    "regression_flow",
+    "resnet_vs_node",
+    "spiral",
+    "lotka_volterra",
+    "your_data",
+    "recap",
 )
 MEMORY_LIMIT_MB = float(os.environ.get("RESODE_MEMORY_LIMIT_MB", "500"))
 TRIM_INTERVAL_S = 5.0
@@ -60,6 +74,7 @@ class _Memory:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.loaded: set[str] = set()
+        self.last_page: str | None = None  # the page a visitor opened last
         self.running = 0
         self.last_trim = 0.0
         try:
@@ -137,6 +152,7 @@ def page_run(page: str) -> Iterator[None]:
     with MEMORY.lock:
         new = page not in MEMORY.loaded
         MEMORY.loaded.add(page)
+        MEMORY.last_page = page
         alone = MEMORY.running == 0
         MEMORY.running += 1
     try:
@@ -220,8 +236,23 @@ def warm_up() -> None:
     LOG.info("warm-up: all lessons in %.1f s", time.perf_counter() - started)
 
 
+def next_lesson(todo: list[str]) -> str:
+    """The lesson to warm next, of those in `todo`: the first after the page a visitor
+    opened last, in the sidebar's order; without one, the first in LESSONS' order."""
+    with MEMORY.lock:
+        last = MEMORY.last_page
+    if last in SIDEBAR:
+        ahead = [name for name in SIDEBAR[SIDEBAR.index(last) + 1 :] if name in todo]
+        if ahead:
+            return ahead[0]
+    return todo[0]
+
+
 def _warm_every_lesson(training, function: str, message: str) -> None:
-    for name in LESSONS:
+    todo = list(LESSONS)
+    while todo:
+        name = next_lesson(todo)
+        todo.remove(name)
         began = time.perf_counter()
         try:
             module = importlib.import_module(f"resode_ui.lessons.{name}")

@@ -246,3 +246,25 @@ def test_programs_are_dropped_only_if_idle_when_asked(monkeypatch):
     with server.page_run("a visitor's page"):
         assert not server.drop_programs(only_if_idle=True) and not cleared
     assert server.drop_programs(only_if_idle=True) and cleared == [True]
+
+
+def test_the_warm_up_keeps_ahead_of_the_class(monkeypatch):
+    monkeypatch.setattr(server, "over_limit", lambda: False)
+    monkeypatch.setattr(server.MEMORY, "last_page", None)
+    everything = list(server.LESSONS)
+    assert server.next_lesson(everything) == server.LESSONS[0]  # nobody here yet
+    with server.page_run("vanishing_gradients"):  # a page run records where the class is
+        pass
+    assert server.next_lesson(everything) == "identity_experiment"
+    assert server.next_lesson(["spiral", "recap", "solvers"]) == "solvers"
+    monkeypatch.setattr(server.MEMORY, "last_page", "recap")  # no lesson after the last one
+    assert server.next_lesson(["spiral", "solvers"]) == "spiral"
+    monkeypatch.setattr(server.MEMORY, "last_page", "")  # the Welcome page
+    assert server.next_lesson(["solvers", "spiral"]) == "solvers"
+
+
+def test_the_sidebar_order_is_the_routers():
+    from tests.e2e.app_pages import registered_pages
+
+    assert server.SIDEBAR == tuple(p.url_path for p in registered_pages() if not p.default)
+    assert set(server.SIDEBAR) == set(server.LESSONS)
