@@ -191,11 +191,15 @@ class AotFunction:
             for leaf, array in zip(leaves, is_array, strict=True)
             if array
         ]
-        exported = jax.export.export(jax.jit(flat))(*shapes)
+        serialized = jax.export.export(jax.jit(flat))(*shapes).serialize()
         path = directory / f"{self.name}-{key}.bin"
         tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-        tmp.write_bytes(exported.serialize())
+        tmp.write_bytes(serialized)
         tmp.replace(path)  # atomic: concurrent processes never read half a file
+        # Keep the program as a later process loads it, not the object `export` returned:
+        # that one holds the whole traced program (jaxpr) for a VJP we never ask for, which
+        # kept ~85 MB of Python objects alive after a fresh server's warm-up.
+        exported = jax.export.deserialize(bytearray(serialized))
         with _LOCK:
             _EXPORTED[key] = exported
         return exported
