@@ -219,13 +219,15 @@ def one_warm_up_at_a_time(folder: str | None = None) -> Iterator[None]:
 
 
 def warm_up() -> None:
-    """Fill every lesson's caches, one lesson at a time: first every page's defaults
-    (`warm_up()`), then the settings one move away whose first use costs seconds
-    (`warm_up_more()`, where a lesson has one)."""
+    """Fill every lesson's caches, one lesson at a time: first the first charts that a page
+    opened first would compile (`warm_up_first()`, where a lesson has one), then every
+    page's defaults (`warm_up()`), then the settings one move away whose first use costs
+    seconds (`warm_up_more()`, where a lesson has one)."""
     from resode_ui import training
 
     with one_warm_up_at_a_time():
         started = time.perf_counter()
+        _warm_every_lesson(training, "warm_up_first", "warm-up, first chart: %s in %.1f s")
         _warm_every_lesson(training, "warm_up", "warm-up: %s in %.1f s")
         LOG.info("warm-up: every page's defaults in %.1f s", time.perf_counter() - started)
         _warm_every_lesson(training, "warm_up_more", "warm-up, one move away: %s in %.1f s")

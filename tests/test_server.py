@@ -124,9 +124,13 @@ def _fake_lessons(monkeypatch, calls: list, broken: str | None = None):
             calls.append((name, training._is_quiet()))
 
         modules[f"resode_ui.lessons.{name}"] = types.SimpleNamespace(warm_up=warm_up)
-    # The first lesson also prepares settings one move away, after every page's defaults.
+    # The first lesson also prepares settings one move away, after every page's defaults,
+    # and the third one prepares its first chart before any lesson's defaults.
     modules["resode_ui.lessons.first"].warm_up_more = lambda: calls.append(
         ("first, one move away", training._is_quiet())
+    )
+    modules["resode_ui.lessons.third"].warm_up_first = lambda: calls.append(
+        ("third, first chart", training._is_quiet())
     )
     monkeypatch.setattr(server, "LESSONS", ("first", "second", "third"))
     monkeypatch.setattr(server.importlib, "import_module", modules.__getitem__)
@@ -142,12 +146,17 @@ def test_the_warm_up_calls_every_lesson_quietly_and_survives_a_broken_one(monkey
         server, "drop_programs", lambda keep=None, only_if_idle=False: drops.append(keep)
     )
     server.warm_up()
-    # Every page's defaults first, then what lies one move away.
-    assert calls == [("first", True), ("third", True), ("first, one move away", True)]
-    assert drops == [None, None, None]  # over the limit: programs dropped after each lesson
+    # First charts first, then every page's defaults, then what lies one move away.
+    assert calls == [
+        ("third, first chart", True),
+        ("first", True),
+        ("third", True),
+        ("first, one move away", True),
+    ]
+    assert drops == [None] * 4  # over the limit: programs dropped after each lesson
     monkeypatch.setattr(server, "over_limit", lambda: False)
     server.warm_up()
-    assert len(drops) == 3
+    assert len(drops) == 4
 
 
 def test_only_a_page_not_in_memory_drops_the_programs(monkeypatch):
@@ -191,12 +200,18 @@ def test_the_warm_up_waits_for_page_runs_under_way_but_not_forever(monkeypatch):
     with server.page_run("spiral"):  # a visitor's run that outlasts the wait
         server.warm_up()
     waited = time.monotonic() - started
-    assert [name for name, _ in calls] == ["first", "second", "third", "first, one move away"]
-    assert 1.2 <= waited < 6  # four warm-ups, each waited its 0.3 s for the visitor
+    assert [name for name, _ in calls] == [
+        "third, first chart",
+        "first",
+        "second",
+        "third",
+        "first, one move away",
+    ]
+    assert 1.5 <= waited < 7  # five warm-ups, each waited its 0.3 s for the visitor
     calls.clear()
     started = time.monotonic()
     server.warm_up()  # nobody visiting: no waiting
-    assert len(calls) == 4 and time.monotonic() - started < 0.3
+    assert len(calls) == 5 and time.monotonic() - started < 0.3
 
 
 def test_replicas_sharing_a_cache_warm_up_in_turn(tmp_path):

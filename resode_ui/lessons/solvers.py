@@ -375,6 +375,7 @@ def cost_table(s: SolversSettings) -> pd.DataFrame:
 
 
 def warm_up() -> None:
-    """The default studies and cost table (every solver on the linear system)."""
-    cost_table(SolversSettings())
+    """The default studies, the page's first charts, then its cost table (every solver on
+    the linear system)."""
     lesson(SolversSettings(), training.pause_point)
+    cost_table(SolversSettings())

@@ -509,6 +509,13 @@ def small_weights(s: VanishingSettings, factor: float) -> dict:
     }
 
 
+def warm_up_first() -> None:
+    """The page's first chart (the gradients at initialisation), before the other lessons'
+    warm-ups: a class opens this page first, and its two small compiles (about 1.5 s) would
+    otherwise run alongside the spiral's."""
+    at_init(DEFAULTS)
+
+
 def warm_up() -> None:
     """The defaults (the gradients at initialisation, the training, the small-weights
     section), and the first chart of every preset and every width (milliseconds each, once
