@@ -239,12 +239,14 @@ def warm_up() -> None:
 
 
 def next_lesson(todo: list[str]) -> str:
-    """The lesson to warm next, of those in `todo`: the first after the page a visitor
-    opened last, in the sidebar's order; without one, the first in LESSONS' order."""
+    """The lesson to warm next, of those in `todo`: the page a visitor opened last, or the
+    first after it in the sidebar's order; without one, the first in LESSONS' order. (On
+    the visitor's own page the warm-up mostly waits for the results the visitor's run is
+    computing, instead of compiling another page's programs alongside it.)"""
     with MEMORY.lock:
         last = MEMORY.last_page
     if last in SIDEBAR:
-        ahead = [name for name in SIDEBAR[SIDEBAR.index(last) + 1 :] if name in todo]
+        ahead = [name for name in SIDEBAR[SIDEBAR.index(last) :] if name in todo]
         if ahead:
             return ahead[0]
     return todo[0]

@@ -270,7 +270,8 @@ def test_the_warm_up_keeps_ahead_of_the_class(monkeypatch):
     assert server.next_lesson(everything) == server.LESSONS[0]  # nobody here yet
     with server.page_run("vanishing_gradients"):  # a page run records where the class is
         pass
-    assert server.next_lesson(everything) == "identity_experiment"
+    assert server.next_lesson(everything) == "vanishing_gradients"  # the visitor's own page
+    assert server.next_lesson(everything[2:]) == "identity_experiment"  # then the next one
     assert server.next_lesson(["spiral", "recap", "solvers"]) == "solvers"
     monkeypatch.setattr(server.MEMORY, "last_page", "recap")  # no lesson after the last one
     assert server.next_lesson(["spiral", "solvers"]) == "spiral"
