@@ -230,7 +230,9 @@ solving the adjoint equation backwards in time as Chen et al. (2018) propose.
 Left, the lines of the notes' Julia code (DiffEqFlux) that set the problem up; the notes then
 train with `ADAM(0.1)` for 25 epochs and solve with Tsit5 at reltol = 10⁻⁷, abstol = 10⁻⁹.
 Right, the same problem and training written with JAX, diffrax, equinox and optax alone: what
-`resode_core` does for the notes' preset, down to the initial weights. The app's tests run it
+`resode_core` does for the notes' preset, down to the initial weights (only the samples differ
+in origin: the page takes the true paths from SciPy's DOP853 in float64, which needs no
+compiling). The app's tests run it
 and check that its samples match this page's to within 10⁻⁵ and that its trained field agrees
 with the page's 25-epoch fit to within 0.1 %.
 

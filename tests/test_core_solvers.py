@@ -228,3 +228,22 @@ def test_sample_times_uneven_are_increasing_and_keep_the_ends():
 def test_max_steps_that_are_not_whole_numbers_raise_value_errors(max_steps):
     with pytest.raises(ValueError, match="max_steps"):
         rc.SolverSettings(max_steps=max_steps)
+
+
+def test_reference_many_solves_every_start_like_the_single_reference():
+    linear = rc.linear_system(t_span=(0.0, 2.0))
+    starts = np.array([[1.0, 0.0], [0.5, -1.0], [-2.0, 0.25]])
+    ts = np.linspace(0.0, 2.0, 9)
+    many = linear.reference_many(starts, ts)
+    assert many.shape == (3, 9, 2)
+    for start, paths in zip(starts, many, strict=True):  # against the closed form
+        np.testing.assert_allclose(paths, linear.with_u0(start).reference(ts), atol=1e-8)
+    spiral = rc.spiral_system()
+    ts = np.linspace(0.0, 1.5, 30)
+    starts = np.array([[2.0, 0.0], [0.3, -1.2]])
+    many = spiral.reference_many(starts, ts)
+    np.testing.assert_allclose(many[0], spiral.reference(ts), atol=1e-8)
+    float32 = rc.solve_many(spiral, starts, ts).ys  # diffrax, Tsit5 at rtol 1e-7
+    np.testing.assert_allclose(many, float32, atol=1e-4)
+    with pytest.raises(ValueError, match="finite rows"):
+        spiral.reference_many([[np.nan, 1.0]], ts)
