@@ -390,21 +390,24 @@ def _solve_many(field, u0s, ts, control: StepControl):
 _solve_many_stored = AotFunction("solve_many", _solve_many, lambda *_: (0, 0))
 
 
-def solve_many(f, u0s, ts, settings: SolverSettings | None = None) -> ManySolution:
+def solve_many(
+    f, u0s, ts, settings: SolverSettings | None = None, *, at_least: tuple[int, int] = (1, 1)
+) -> ManySolution:
     """Solve du/dt = f(t, u) from every row of u0s, saved at ts (one compiled call).
 
     f is a System or an equinox Module f(t, u, args); settings default to Tsit5 with
     rtol = 1e-7, atol = 1e-9. Failed solves (too many steps, blow-up) are flagged in
     `.ok` and their values are not to be trusted. The number of starts and of times is
-    padded to a few fixed sizes, so neither recompiles.
+    padded to a few fixed sizes, so neither recompiles; `at_least` (starts, times) pads
+    further, so that solves of different sizes share one compiled program.
     """
     field = as_vector_field(f)
     settings = SolverSettings() if settings is None else settings
     grid = as_time_grid(ts)
     starts = as_states(u0s, batch=True)
     n, n_times = starts.shape[0], grid.size
-    size = bucket(n, BATCH_BUCKETS)
-    times = bucket(n_times, TIME_BUCKETS)
+    size = bucket(max(n, int(at_least[0])), BATCH_BUCKETS)
+    times = bucket(max(n_times, int(at_least[1])), TIME_BUCKETS)
     if size <= FEW_TRAJECTORIES:
         times = max(times, FEW_TRAJECTORIES_MIN_TIMES)
     # Extra starts copy the last one, extra times repeat the last time.

@@ -247,3 +247,13 @@ def test_reference_many_solves_every_start_like_the_single_reference():
     np.testing.assert_allclose(many, float32, atol=1e-4)
     with pytest.raises(ValueError, match="finite rows"):
         spiral.reference_many([[np.nan, 1.0]], ts)
+
+
+def test_solve_many_padded_further_gives_the_same_paths():
+    spiral = rc.spiral_system()
+    starts, ts = np.array([[2.0, 0.0], [0.5, -1.0]]), np.linspace(0.0, 1.5, 20)
+    plain = rc.solve_many(spiral, starts, ts)
+    padded = rc.solve_many(spiral, starts, ts, at_least=(64, 256))
+    assert padded.ys.shape == plain.ys.shape == (2, 20, 2)
+    np.testing.assert_allclose(padded.ys, plain.ys, rtol=1e-5, atol=1e-6)
+    assert padded.ok.tolist() == plain.ok.tolist() == [True, True]

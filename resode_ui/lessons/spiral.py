@@ -236,6 +236,18 @@ class SpiralResult:
     plane_error_pct: float  # median over a 15 × 15 grid of starting points
 
 
+# Every solve of a learned field on this page (the fitted paths, Play's frames, the
+# extrapolation, the error map's MAP_SIDE² starts) is padded to this many starts and times,
+# so that one compiled program serves them all: a fresh server compiles one program less
+# before the fitted spiral appears (about 1 s), for about 10 ms more per solve.
+LEARNED_SHAPE = (256, 256)
+
+
+def _learned(key: SpiralSettings) -> dict:
+    """solve_many's keywords for a learned field of this fit."""
+    return {"settings": key.solve, "at_least": LEARNED_SHAPE}
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def spiral_data(s: SpiralSettings) -> SpiralData:
     """Sample times, initial conditions and noisy samples of the true spiral."""
@@ -313,7 +325,7 @@ def training_frames(key: SpiralSettings) -> dict:
     epochs, models = _snapshots(key)
     data = spiral_data(key)
     dense = np.linspace(*SYSTEM.t_span, DENSE)
-    learned = [rc.solve_many(m, data.noisy[:, 0], dense, key.solve).ys for m in models]
+    learned = [rc.solve_many(m, data.noisy[:, 0], dense, **_learned(key)).ys for m in models]
     return {"epochs": np.array(epochs), "learned": np.stack(learned)}
 
 
@@ -332,7 +344,7 @@ def _views(key: SpiralSettings, _model) -> dict:
     dense = np.linspace(*SYSTEM.t_span, DENSE)
     true = SYSTEM.reference_many(data.u0s, dense)
     # The network starts from the first observed sample, exactly as in training.
-    learned = rc.solve_many(_model, data.noisy[:, 0], dense, key.solve)
+    learned = rc.solve_many(_model, data.noisy[:, 0], dense, **_learned(key))
     grid = grid_points(13)
     plane = error_map(key, _model, SYSTEM.t_span[1])
     finite = plane[np.isfinite(plane)]
@@ -354,7 +366,7 @@ def extrapolate(key: SpiralSettings, _model, u0: tuple[float, float], horizon: f
     """The true and learned trajectories from u0 over [0, horizon], and their relative error."""
     ts = np.linspace(0.0, horizon, DENSE)
     true = SYSTEM.reference_many([u0], ts)
-    learned = rc.solve_many(_model, [u0], ts, key.solve)
+    learned = rc.solve_many(_model, [u0], ts, **_learned(key))
     ok = bool(learned.ok[0])
     error = float(rc.relative_errors(learned.ys, true)[0]) if ok else float("inf")
     return {"ts": ts, "true": true[0], "learned": learned.ys[0], "ok": ok, "error": error}
@@ -366,7 +378,7 @@ def error_map(key: SpiralSettings, _model, horizon: float) -> np.ndarray:
     points = grid_points(MAP_SIDE)
     ts = np.linspace(0.0, horizon, 48)
     true = SYSTEM.reference_many(points, ts)
-    learned = rc.solve_many(_model, points, ts, key.solve)
+    learned = rc.solve_many(_model, points, ts, **_learned(key))
     errors = 100.0 * rc.relative_errors(learned.ys, true)
     return np.where(learned.ok, errors, np.inf)
 
