@@ -23,10 +23,12 @@ _LOCK = threading.Lock()
 _EXPORTED: dict[str, jax.export.Exported] = {}
 _UNSTORABLE: set[str] = set()  # signatures whose programs jax.export cannot serialise
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-# One stored program compiles at a time, process-wide: XLA's compiler takes 100-250 MB of
-# scratch memory per program, and a server's warm-up and its visitors compiling at the same
-# moment stacked those peaks past a small container's limit.
-COMPILE_LOCK = threading.Lock()
+# One stored program is traced or compiled at a time, process-wide: XLA's compiler takes
+# 100-250 MB of scratch memory per program, and a server's warm-up and its visitors compiling
+# at the same moment stacked those peaks past a small container's limit. (Three regression
+# fits in three threads from a fresh cache peaked at 690-752 MB with tracing inside the lock
+# as well, 741-771 MB with compiling alone inside it.)
+COMPILE_LOCK = threading.RLock()
 # The stored (diffrax) programs compile with XLA's classic CPU code generator instead of its
 # "fusion emitters": on the spiral fit, the heaviest compile, peak memory 714 -> 491 MB and
 # compile 8.7 -> 6.9 s at the same run time. Only for these: process-wide it also made the
@@ -135,9 +137,12 @@ class AotFunction:
             if key in _UNSTORABLE:
                 return None
             try:
-                return self._load(key, directory) or self._export(
-                    key, directory, leaves, treedef, is_array
-                )
+                if (loaded := self._load(key, directory)) is not None:
+                    return loaded
+                # Tracing a diffrax program holds its jaxpr and MLIR module (tens of MB):
+                # like compiles, one at a time (re-entrant: a trace may call another).
+                with COMPILE_LOCK:
+                    return self._export(key, directory, leaves, treedef, is_array)
             except NotImplementedError:  # e.g. "serialization of host_callbacks"
                 _UNSTORABLE.add(key)
                 return None
