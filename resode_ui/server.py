@@ -48,8 +48,9 @@ LESSONS = (
 )
 # The lessons in the sidebar's order (app.py's navigation; a test keeps the two equal). A
 # class goes through the pages in this order, so once a visitor has opened a lesson the
-# warm-up goes on with the lessons after it: the next page is ready when the class gets
-# there, instead of being computed by its first visitor while the warm-up compiles another.
+# warm-up goes on from that lesson in this order (`next_lesson`): the next page is ready
+# when the class gets there, instead of being computed by its first visitor while the
+# warm-up compiles another.
 SIDEBAR = (
     "vanishing_gradients",
     "identity_experiment",
@@ -272,8 +273,8 @@ def _warm_every_lesson(training, function: str, message: str) -> None:
         # The lesson's results are cached and its programs on disk now: over the memory
         # limit its compiled programs are worth less than the room. A drop must not pull
         # programs from under a visitor's run, so it waits for a moment without one (a
-        # visitor's moves leave such moments; before, a drop was skipped whenever a run was
-        # under way, and a fresh class kept 700-800 MB of programs).
+        # visitor's moves leave such moments), rather than being skipped whenever a run is
+        # under way.
         if over_limit():
             wait_for_visitors()
             drop_programs(only_if_idle=True)
