@@ -72,12 +72,20 @@ def _random_layer_stack(key, weight_scale, max_depth: int, width: int):
     return weights, jnp.zeros((max_depth, width))
 
 
-def _stack(depth, width, key, max_depth, activation, init_scale):
-    """Checked layer-stack fields: (weights, biases, active depth) of a PlainNet or ResNet."""
-    max_depth = max(DEFAULT_MAX_DEPTH if max_depth is None else max_depth, depth)
+def _stack(depth, width, key, max_depth, activation, init_scale, layers=None):
+    """Checked layer-stack fields: (weights, biases, active depth) of a PlainNet or ResNet,
+    drawn from `key`, or the given `layers` (weights, biases) whose length is max_depth."""
+    if layers is not None:
+        max_depth = layers[0].shape[0]
+    else:
+        max_depth = max(DEFAULT_MAX_DEPTH if max_depth is None else max_depth, depth)
     _check_depth_width(depth, width, max_depth)
     activation_fn(activation)
-    weights, biases = _layer_stack(max_depth, width, init_scale, key)
+    if layers is None:
+        if key is None:
+            raise ValueError("A ResNet needs a key to draw its layers, or its layers.")
+        layers = _layer_stack(max_depth, width, init_scale, key)
+    weights, biases = layers
     return weights, biases, device_array(depth, jnp.int32)
 
 
@@ -169,17 +177,10 @@ class ResNet(eqx.Module):
         init_scale: float = 1.0,
         layers: tuple[Array, Array] | None = None,
     ):
-        if layers is None:
-            if key is None:
-                raise ValueError("A ResNet needs a key to draw its layers, or its layers.")
-            self.weights, self.biases, self.depth = _stack(
-                depth, width, key, max_depth, activation, init_scale
-            )
-        else:  # given layers (weights, biases), e.g. a field frozen at each step: no draw
-            self.weights, self.biases = layers
-            _check_depth_width(depth, width, self.weights.shape[0])
-            activation_fn(activation)
-            self.depth = device_array(depth, jnp.int32)
+        # `layers` (weights, biases), e.g. a field frozen at each step, are used as given.
+        self.weights, self.biases, self.depth = _stack(
+            depth, width, key, max_depth, activation, init_scale, layers
+        )
         self.dt = as_float_array(positive("Δt", dt))
         self.activation = activation
 
@@ -298,7 +299,6 @@ def resnet_from_field(
     """The ResNet whose layer ℓ is the field frozen at t = ℓΔt (ℓ = 0..depth−1)."""
     width = field.w0.shape[0]
     max_depth = max(DEFAULT_MAX_DEPTH if max_depth is None else max_depth, depth)
-    _check_depth_width(depth, width, max_depth)
     step = as_float_array(positive("Δt", dt))
     # The layers are the frozen field itself: drawing random ones first would compile a
     # random-number program per depth (0.5-0.8 s each) only to throw its result away.

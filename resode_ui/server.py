@@ -33,19 +33,6 @@ if not LOG.handlers:  # the server's own log lines, beside Streamlit's
     LOG.addHandler(_handler)
     LOG.setLevel(logging.INFO)
     LOG.propagate = False
-# Warm-up order without visitors: the headline lesson first, then the sidebar's order.
-LESSONS = (
-    "spiral",
-    "vanishing_gradients",
-    "identity_experiment",
-    "resnet_euler",
-    "solvers",
-    "regression_flow",
-    "resnet_vs_node",
-    "lotka_volterra",
-    "your_data",
-    "recap",  # last: its panels are the other lessons' cached defaults
-)
 # The lessons in the sidebar's order (app.py's navigation; a test keeps the two equal). A
 # class goes through the pages in this order, so once a visitor has opened a lesson the
 # warm-up goes on from that lesson in this order (`next_lesson`): the next page is ready
@@ -61,8 +48,11 @@ SIDEBAR = (
     "spiral",
     "lotka_volterra",
     "your_data",
-    "recap",
+    "recap",  # last: its panels are the other lessons' cached defaults
 )
+HEADLINE = "spiral"
+# Warm-up order without visitors: the headline lesson first, then the sidebar's order.
+LESSONS = (HEADLINE, *(name for name in SIDEBAR if name != HEADLINE))
 MEMORY_LIMIT_MB = float(os.environ.get("RESODE_MEMORY_LIMIT_MB", "500"))
 TRIM_INTERVAL_S = 5.0
 VISITOR_WAIT_S = 10.0  # the warm-up gives way to page runs at most this long per lesson
