@@ -420,8 +420,10 @@ class MLPVectorField(eqx.Module):
 def _tiny_resnet_parameters(key, dim: int, hidden: int, max_blocks: int):
     # Block ℓ's weights come from its own keys, so they do not depend on `blocks`.
     keys = jr.split(key, 2 * max_blocks)
-    w1 = jnp.stack([glorot_uniform(k, hidden, dim) for k in keys[:max_blocks]])
-    w2 = 0.1 * jnp.stack([glorot_uniform(k, dim, hidden) for k in keys[max_blocks:]])
+    # vmap, not a loop over the keys: the same numbers, but one random-number generator in
+    # the program instead of 2 × max_blocks (1.0 -> 0.1 s and ~80 MB less to compile).
+    w1 = jax.vmap(lambda k: glorot_uniform(k, hidden, dim))(keys[:max_blocks])
+    w2 = 0.1 * jax.vmap(lambda k: glorot_uniform(k, dim, hidden))(keys[max_blocks:])
     return w1, jnp.zeros((max_blocks, hidden)), w2, jnp.zeros((max_blocks, dim))
 
 

@@ -116,13 +116,13 @@ def drop_programs(keep: str | None = None, *, only_if_idle: bool = False) -> boo
     With `only_if_idle`, only while no page run is under way (the check and the drop hold
     the lock that page runs take to start). Returns whether the programs were dropped.
     """
-    import jax
+    import resode_core
 
     with MEMORY.lock:
         if only_if_idle and MEMORY.running:
             return False
         MEMORY.loaded = {keep} if keep else set()
-        jax.clear_caches()
+        resode_core.clear_programs()
     gc.collect()
     trim(force=True)
     return True

@@ -23,8 +23,10 @@ def store(tmp_path):
     previous = _aot._STORE["dir"]
     _aot.set_export_store(None)
     _aot._EXPORTED.clear()
+    _aot._PROGRAMS.clear()
     yield tmp_path
     _aot._EXPORTED.clear()
+    _aot._PROGRAMS.clear()
     _aot.set_export_store(previous)
 
 
@@ -241,3 +243,47 @@ def test_a_stored_program_keeps_no_traced_jaxpr(store):
         _aot.set_export_store(None)
     assert kept
     assert not any(_reaches_a_jaxpr(program) for program in kept)
+
+
+def _finishes_while_another_thread_compiles(call) -> bool:
+    """Whether `call()` returns within 20 s while another thread holds COMPILE_LOCK."""
+    import threading
+
+    held, release = threading.Event(), threading.Event()
+
+    def compiling():
+        with _aot.COMPILE_LOCK:
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=compiling)
+    holder.start()
+    held.wait(10)
+    caller = threading.Thread(target=call)
+    caller.start()
+    caller.join(20)
+    finished = not caller.is_alive()
+    release.set()
+    holder.join()
+    caller.join()
+    return finished
+
+
+def test_a_compiled_program_runs_while_another_compiles(store):
+    """A slider move whose program is compiled must not queue behind the warm-up's compile of
+    another page (it waited seconds for a 0.05 s solve); after clear_programs the next call
+    compiles again, and so waits for its turn."""
+    system, ts, _ = _spiral()
+
+    def solve():
+        rc.simulate(system, (1.0, -0.5), ts, rtol=1e-5, atol=1e-7)
+
+    try:
+        _aot.set_export_store(store)
+        solve()  # traced, stored and compiled
+        assert _finishes_while_another_thread_compiles(solve)
+        rc.clear_programs()
+        assert not _aot._PROGRAMS
+        assert not _finishes_while_another_thread_compiles(solve)
+    finally:
+        _aot.set_export_store(None)

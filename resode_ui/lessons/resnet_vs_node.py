@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import jax
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -199,7 +198,7 @@ def depth_costs(
         # (about 11 MB each, nine per width) is never called again: hand the memory back.
         # Other pages' programs come back from the disk caches when next used.
         _COMPILED_SINCE_RELEASE[0] = 0
-        jax.clear_caches()
+        rc.clear_programs()
     differences = [
         np.linalg.norm(gradients["node_backsolve", d] - gradients["node_backprop", d])
         / np.linalg.norm(gradients["node_backprop", d])
