@@ -44,7 +44,7 @@ def quietly(give_way: Callable[[], None] | None = None) -> Iterator[None]:
     """Train without drawing or session state (the warm-up thread has no page).
 
     `give_way`, if given, is called at every `pause_point` on this thread: the warm-up
-    waits there while visitors' page runs are under way.
+    waits there while visitors' page runs are under way, and makes room between steps.
     """
     _quiet.on, _quiet.give_way = True, give_way
     try:
@@ -53,13 +53,14 @@ def quietly(give_way: Callable[[], None] | None = None) -> Iterator[None]:
         _quiet.on, _quiet.give_way = False, None
 
 
-def pause_point(*_progress) -> None:
-    """A point where the warm-up may pause (after a training chunk, between the steps of a
-    study). Takes and ignores any arguments, so that it can stand in for a progress
-    callback; does nothing outside `quietly(give_way)`."""
+def pause_point(*progress) -> None:
+    """A point where the warm-up may pause: after a training chunk (no arguments) or between
+    the steps of a study (standing in for its progress callback, whose arguments it ignores
+    but for knowing that a step ended). Does nothing outside `quietly(give_way)`, which is
+    called as `give_way(between_steps=...)`."""
     give_way = getattr(_quiet, "give_way", None)
     if give_way is not None:
-        give_way()
+        give_way(between_steps=bool(progress))
 
 
 def _is_quiet() -> bool:

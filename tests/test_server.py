@@ -13,6 +13,7 @@ import threading
 import time
 import types
 
+import pytest
 import streamlit as st
 from streamlit import config as streamlit_config
 from streamlit.web.server.app_discovery import discover_asgi_app
@@ -141,7 +142,7 @@ def _fake_lessons(monkeypatch, calls: list, broken: str | None = None):
 def test_the_warm_up_calls_every_lesson_quietly_and_survives_a_broken_one(monkeypatch):
     calls, drops = [], []
     _fake_lessons(monkeypatch, calls, broken="second")
-    monkeypatch.setattr(server, "over_limit", lambda: True)
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: True)
     monkeypatch.setattr(
         server, "drop_programs", lambda keep=None, only_if_idle=False: drops.append(keep)
     )
@@ -154,7 +155,7 @@ def test_the_warm_up_calls_every_lesson_quietly_and_survives_a_broken_one(monkey
         ("first, one move away", True),
     ]
     assert drops == [None] * 4  # over the limit: programs dropped after each lesson
-    monkeypatch.setattr(server, "over_limit", lambda: False)
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: False)
     server.warm_up()
     assert len(drops) == 4
 
@@ -166,7 +167,7 @@ def test_only_a_page_not_in_memory_drops_the_programs(monkeypatch):
         drops.append(keep)
         server.MEMORY.loaded = {keep} if keep else set()
 
-    monkeypatch.setattr(server, "over_limit", lambda: True)
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: True)
     monkeypatch.setattr(server, "drop_programs", record)
     monkeypatch.setattr(server.MEMORY, "loaded", set())
 
@@ -186,7 +187,7 @@ def test_only_a_page_not_in_memory_drops_the_programs(monkeypatch):
     with server.page_run("spiral"):
         visit("lotka_volterra")
     assert len(drops) == 3
-    monkeypatch.setattr(server, "over_limit", lambda: False)
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: False)
     visit("your_data")
     assert len(drops) == 3  # under the limit nothing is dropped
 
@@ -194,7 +195,7 @@ def test_only_a_page_not_in_memory_drops_the_programs(monkeypatch):
 def test_the_warm_up_waits_for_page_runs_under_way_but_not_forever(monkeypatch):
     calls = []
     _fake_lessons(monkeypatch, calls)
-    monkeypatch.setattr(server, "over_limit", lambda: False)
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: False)
     monkeypatch.setattr(server, "VISITOR_WAIT_S", 0.3)
     started = time.monotonic()
     with server.page_run("spiral"):  # a visitor's run that outlasts the wait
@@ -236,7 +237,7 @@ def test_replicas_sharing_a_cache_warm_up_in_turn(tmp_path):
 
 
 def test_the_warm_up_pauses_while_a_page_runs_within_its_budget(monkeypatch):
-    monkeypatch.setattr(server, "over_limit", lambda: False)
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: False)
     with training.quietly(give_way=server.GiveWay(budget_s=0.5)):
         started = time.monotonic()
         training.pause_point(0.3, "a step")  # no page run under way: no pause
@@ -257,14 +258,14 @@ def test_the_warm_up_pauses_while_a_page_runs_within_its_budget(monkeypatch):
 def test_programs_are_dropped_only_if_idle_when_asked(monkeypatch):
     cleared = []
     monkeypatch.setattr("jax.clear_caches", lambda: cleared.append(True))
-    monkeypatch.setattr(server, "over_limit", lambda: False)
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: False)
     with server.page_run("a visitor's page"):
         assert not server.drop_programs(only_if_idle=True) and not cleared
     assert server.drop_programs(only_if_idle=True) and cleared == [True]
 
 
 def test_the_warm_up_keeps_ahead_of_the_class(monkeypatch):
-    monkeypatch.setattr(server, "over_limit", lambda: False)
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: False)
     monkeypatch.setattr(server.MEMORY, "last_page", None)
     everything = list(server.LESSONS)
     assert server.next_lesson(everything) == server.LESSONS[0]  # nobody here yet
@@ -284,3 +285,71 @@ def test_the_sidebar_order_is_the_routers():
 
     assert server.SIDEBAR == tuple(p.url_path for p in registered_pages() if not p.default)
     assert set(server.SIDEBAR) == set(server.LESSONS)
+
+
+class EndOfReadings(Exception):
+    pass
+
+
+def test_the_memory_watch_logs_each_new_peak_with_what_ran(monkeypatch):
+    readings = iter([100.0, 110.0, 126.0, 130.0, 151.0, 152.0])
+
+    def resident():
+        try:
+            return next(readings)
+        except StopIteration:
+            raise EndOfReadings from None  # ends the watch's loop
+
+    logged = []
+    monkeypatch.setattr(server, "resident_mb", resident)
+    monkeypatch.setattr(server.LOG, "info", lambda *args: logged.append(args))
+    monkeypatch.setattr(server.MEMORY, "warming", "warm_up spiral")
+    monkeypatch.setattr(server.MEMORY, "pages_running", {"solvers": 1})
+    with pytest.raises(EndOfReadings):
+        server.watch_memory(step_mb=25.0, every_s=0.0)
+    assert [args[1] for args in logged] == [100.0, 126.0, 151.0]
+    assert all(args[2:] == ("warm_up spiral", "solvers") for args in logged)
+
+
+def test_a_page_run_is_listed_while_under_way(monkeypatch):
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: False)
+    with server.page_run("solvers"), server.page_run("solvers"):
+        assert server.MEMORY.pages_running["solvers"] == 2
+    assert "solvers" not in server.MEMORY.pages_running
+
+
+def test_the_server_hands_the_gil_over_often(monkeypatch):
+    monkeypatch.setattr(server, "prepare", lambda: None)
+    monkeypatch.setattr(training, "PERSIST", False)
+    previous = sys.getswitchinterval()
+    try:
+        _enter_and_leave(server.lifespan)
+        assert sys.getswitchinterval() == pytest.approx(server.SWITCH_INTERVAL_S)
+    finally:
+        sys.setswitchinterval(previous)
+
+
+def test_the_warm_up_makes_room_for_the_next_lesson_before_the_limit(monkeypatch):
+    monkeypatch.setattr(server, "resident_mb", lambda: 400.0)
+    monkeypatch.setattr(server, "MEMORY_LIMIT_MB", 500.0)
+    assert not server.over_limit()
+    assert server.over_limit(server.COMPILE_HEADROOM_MB)  # 400 > 500 − 150
+    monkeypatch.setattr(server, "MEMORY_LIMIT_MB", 0.0)  # no limit set: never
+    assert not server.over_limit(server.COMPILE_HEADROOM_MB)
+
+
+def test_the_warm_up_makes_room_between_steps_but_not_between_chunks(monkeypatch):
+    drops = []
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: headroom_mb > 0)
+    monkeypatch.setattr(
+        server, "drop_programs", lambda keep=None, only_if_idle=False: drops.append(only_if_idle)
+    )
+    with training.quietly(give_way=server.GiveWay(budget_s=0.5)):
+        training.pause_point()  # after a training chunk: its program runs again next
+        assert drops == []
+        training.pause_point(0.5, "the second model")  # between two steps of a study
+        assert drops == [True]
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: False)
+    with training.quietly(give_way=server.GiveWay(budget_s=0.5)):
+        training.pause_point(0.5, "the second model")
+    assert drops == [True]  # with room to spare, nothing is dropped
