@@ -8,9 +8,10 @@ programs compiled. `RESODE_PRELOAD=0` skips the thread, `RESODE_WARMUP=0` the wa
 
 Compiling diffrax programs takes memory that glibc keeps after it is freed; on Streamlit
 Community Cloud's 690 MB containers that decides whether the app survives. So freed memory
-goes back to the OS after page runs, and past RESODE_MEMORY_LIMIT_MB (default 500) a visit
-to a page whose programs are not in memory first drops every compiled program (results stay
-cached; a dropped program comes back from the disk caches in about a second).
+goes back to the OS after page runs, and within COMPILE_HEADROOM_MB of RESODE_MEMORY_LIMIT_MB
+(default 500) a visit to a page whose programs are not in memory first drops every compiled
+program (results stay cached; a dropped program comes back from the disk caches in about a
+second), as the warm-up does between lessons and between a study's steps.
 """
 
 from __future__ import annotations
@@ -150,8 +151,10 @@ def page_run(page: str) -> Iterator[None]:
     """Around one run of a page (app.py): make room first if needed, trim afterwards.
 
     Decided per page, not per session: thirty students arriving on the page already in
-    memory add nothing, while one who opens another page is about to compile its programs.
-    Programs are dropped only when no other run is under way, since it may be using them.
+    memory add nothing, while one who opens another page is about to compile or load its
+    programs, which needs room (COMPILE_HEADROOM_MB below the limit, as the warm-up's
+    lessons). Programs are dropped only when no other run is under way, since it may be
+    using them.
     """
     with MEMORY.lock:
         new = page not in MEMORY.loaded
@@ -161,7 +164,7 @@ def page_run(page: str) -> Iterator[None]:
         MEMORY.running += 1
         MEMORY.pages_running[page] = MEMORY.pages_running.get(page, 0) + 1
     try:
-        if new and alone and over_limit():
+        if new and alone and over_limit(COMPILE_HEADROOM_MB):
             drop_programs(keep=page)
         yield
     finally:
