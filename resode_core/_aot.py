@@ -8,7 +8,6 @@ it without tracing. Without a store (tests, scripts) it is the plain jitted func
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 import threading
@@ -40,11 +39,6 @@ _CALLERS: dict[str, Callable] = {}  # signature key -> jax.jit of its exported p
 # COMPILE_LOCK: a visitor's slider move on a page already compiled must not wait seconds for
 # the warm-up's compile of another page to finish (measured: 4.7 s for a 0.05 s move).
 _PROGRAMS: dict[str, jax.stages.Compiled] = {}
-# Signatures compiled before in this process: after clear_programs their next compile is a
-# load from XLA's persistent cache, which needs no compiler scratch memory, so it does not
-# queue behind another compile (a visitor's move after a drop reloaded 18 solver programs in
-# 0.5 s alone, but waited seconds for the lock while the warm-up compiled the next lesson).
-_COMPILED_BEFORE: set[str] = set()
 
 
 def _code_version() -> str:
@@ -68,10 +62,6 @@ _KEY_LOCKS: dict[str, threading.Lock] = {}
 def _key_lock(key: str) -> threading.Lock:
     with _LOCK:
         return _KEY_LOCKS.setdefault(key, threading.Lock())
-
-
-def _persistent_cache_on() -> bool:
-    return bool(jax.config.jax_compilation_cache_dir)
 
 
 def clear_programs() -> None:
@@ -125,13 +115,10 @@ class AotFunction:
         if program is None:
             with _LOCK:
                 caller = _CALLERS.setdefault(key, jax.jit(exported.call))
-                reload = key in _COMPILED_BEFORE and _persistent_cache_on()
-            # Compiles at most once (until clear_programs); a reload goes past the lock.
-            with contextlib.nullcontext() if reload else COMPILE_LOCK:
+            with COMPILE_LOCK:  # compiles at most once (until clear_programs)
                 program = caller.lower(*arrays).compile(compiler_options=COMPILER_OPTIONS)
             with _LOCK:
                 _PROGRAMS[key] = program
-                _COMPILED_BEFORE.add(key)
         out_leaves = program(*arrays)
         out_treedef = jax.tree_util.tree_structure(self.output_like(*args))
         return jax.tree_util.tree_unflatten(out_treedef, out_leaves)
