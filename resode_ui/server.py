@@ -61,6 +61,11 @@ TRIM_INTERVAL_S = 5.0
 # dropped programs is reused). So the warm-up drops between lessons from limit − this on.
 COMPILE_HEADROOM_MB = 150.0
 VISITOR_WAIT_S = 10.0  # the warm-up gives way to page runs at most this long per lesson
+# ... unless memory is within COMPILE_HEADROOM_MB of the limit: then compiling ahead beside a
+# visitor's run is what would stop a small container, so each pause waits up to this long.
+# (A new width on ResNet vs NODE compiles nine gradients in the visitor's run, ~26 s; the
+# warm-up going on with the spiral beside it made the fresh class's peak, 716 MB.)
+TIGHT_WAIT_S = 60.0
 M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc mallopt parameters
 # The warm-up's tracing is pure Python, while a visitor's run on a page already compiled makes
 # hundreds of short calls that each give the GIL up and wait up to this long to get it back.
@@ -212,9 +217,10 @@ def wait_for_visitors(limit_s: float | None = None) -> None:
 class GiveWay:
     """The warm-up's pauses inside one lesson (`training.pause_point`: after each training
     chunk, between the steps of a study): wait while page runs are under way, at most
-    VISITOR_WAIT_S in all for the lesson. A visitor who opens a page mid-lesson then has the
-    cores, and the compiles the warm-up would have started meanwhile do not stack with the
-    visitor's.
+    VISITOR_WAIT_S in all for the lesson, or up to TIGHT_WAIT_S at each pause while memory is
+    within COMPILE_HEADROOM_MB of the limit. A visitor who opens a page mid-lesson then has
+    the cores, and the compiles the warm-up would have started meanwhile do not stack with
+    the visitor's.
 
     Between steps it also makes room as between lessons (`over_limit(COMPILE_HEADROOM_MB)`):
     a lesson's steps each compile programs of their own that pile up (regression flow's
@@ -226,11 +232,14 @@ class GiveWay:
         self.left_s = VISITOR_WAIT_S if budget_s is None else budget_s
 
     def __call__(self, *, between_steps: bool = False) -> None:
-        if self.left_s > 0:
+        tight = over_limit(COMPILE_HEADROOM_MB)
+        if tight:
+            wait_for_visitors(TIGHT_WAIT_S)
+        elif self.left_s > 0:
             started = time.monotonic()
             wait_for_visitors(self.left_s)
             self.left_s -= time.monotonic() - started
-        if between_steps and over_limit(COMPILE_HEADROOM_MB):
+        if between_steps and tight:
             drop_programs(only_if_idle=True)
 
 
@@ -302,7 +311,7 @@ def _warm_every_lesson(training, function: str, message: str) -> None:
             warm = getattr(module, function, None)
             if warm is None:
                 continue
-            wait_for_visitors()
+            wait_for_visitors(TIGHT_WAIT_S if over_limit(COMPILE_HEADROOM_MB) else None)
             MEMORY.warming = f"{function} {name}"
             with training.quietly(give_way=GiveWay()):
                 warm()

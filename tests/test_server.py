@@ -353,3 +353,16 @@ def test_the_warm_up_makes_room_between_steps_but_not_between_chunks(monkeypatch
     with training.quietly(give_way=server.GiveWay(budget_s=0.5)):
         training.pause_point(0.5, "the second model")
     assert drops == [True]  # with room to spare, nothing is dropped
+
+
+def test_with_memory_tight_the_warm_up_waits_for_visitors_beyond_its_budget(monkeypatch):
+    waits = []
+    monkeypatch.setattr(server, "wait_for_visitors", lambda limit_s=None: waits.append(limit_s))
+    monkeypatch.setattr(server, "drop_programs", lambda keep=None, only_if_idle=False: True)
+    give_way = server.GiveWay(budget_s=0.0)  # the lesson's budget is spent
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: False)
+    give_way()
+    assert waits == []  # room to spare: no more waiting this lesson
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: headroom_mb > 0)
+    give_way()
+    assert waits == [server.TIGHT_WAIT_S]  # tight: a visitor's run goes first
