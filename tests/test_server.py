@@ -318,12 +318,13 @@ def test_a_page_run_is_listed_while_under_way(monkeypatch):
     assert "solvers" not in server.MEMORY.pages_running
 
 
-def test_the_server_hands_the_gil_over_often(monkeypatch):
-    monkeypatch.setattr(server, "prepare", lambda: None)
-    monkeypatch.setattr(training, "PERSIST", False)
+def test_the_warm_up_hands_the_gil_over_often(monkeypatch):
+    _fake_lessons(monkeypatch, [])
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: False)
     previous = sys.getswitchinterval()
     try:
-        _enter_and_leave(server.lifespan)
+        sys.setswitchinterval(0.005)
+        server.warm_up()
         assert sys.getswitchinterval() == pytest.approx(server.SWITCH_INTERVAL_S)
     finally:
         sys.setswitchinterval(previous)
