@@ -70,7 +70,7 @@ M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc mallopt parameters
 # The warm-up's tracing is pure Python, while a visitor's run on a page already compiled makes
 # hundreds of short calls that each give the GIL up and wait up to this long to get it back.
 # At Python's default of 5 ms, a 0.05 s cost-table move took 1.5-2 s while a lesson traced
-# beside it; at 1 ms, at most 0.2 s (measured, 20 moves each).
+# beside it; at 1 ms, at most 0.25 s (measured in-process, 20 moves each).
 SWITCH_INTERVAL_S = 0.001
 
 
@@ -275,7 +275,7 @@ def warm_up() -> None:
 
     # From now on visitors' runs share the GIL with the warm-up's tracing. (Not earlier: while
     # the start-up thread imports the lessons beside a first visitor's page, 1 ms made the
-    # fresh server's first spiral fit 0.6 s later, 10.2 s against 9.6 s.)
+    # fresh server's first spiral fit 0.6 s later, 10.1-10.3 s against 9.6 s.)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     with one_warm_up_at_a_time():
         started = time.perf_counter()
