@@ -113,8 +113,10 @@ class AotFunction:
         with _LOCK:
             program = _PROGRAMS.get(key)
         if program is None:
-            with _LOCK:
-                caller = _CALLERS.setdefault(key, jax.jit(exported.call))
+            with _LOCK:  # one caller per signature, made once (not on every recompile)
+                caller = _CALLERS.get(key)
+                if caller is None:
+                    caller = _CALLERS[key] = jax.jit(exported.call)
             with COMPILE_LOCK:  # compiles at most once (until clear_programs)
                 program = caller.lower(*arrays).compile(compiler_options=COMPILER_OPTIONS)
             with _LOCK:

@@ -40,7 +40,7 @@ _quiet = threading.local()
 
 
 @contextlib.contextmanager
-def quietly(give_way: Callable[[], None] | None = None) -> Iterator[None]:
+def quietly(give_way: Callable[..., None] | None = None) -> Iterator[None]:
     """Train without drawing or session state (the warm-up thread has no page).
 
     `give_way`, if given, is called at every `pause_point` on this thread: the warm-up
