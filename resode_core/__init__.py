@@ -14,7 +14,7 @@ _os.environ.setdefault("EQX_ON_ERROR", "nan")
 # isort: skip_file  (grouped by concept, not alphabetically)
 # Systems: the worked examples' ODEs and data sets.
 # Files and process set-up: trained fields as bytes, the persistent compilation cache.
-from ._aot import clear_programs as clear_programs
+from ._aot import background_compiles as background_compiles, clear_programs as clear_programs
 from ._config import enable_compilation_cache as enable_compilation_cache
 
 # Diagnostics: gradients per layer, orders, errors, and what depth costs.
@@ -117,6 +117,7 @@ __all__ = [
     "relative_errors",
     "shrunk_outputs",
     # files and set-up
+    "background_compiles",
     "clear_programs",
     "enable_compilation_cache",
     "vector_field_from_bytes",

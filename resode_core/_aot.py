@@ -8,10 +8,12 @@ it without tracing. Without a store (tests, scripts) it is the plain jitted func
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,13 @@ COMPILE_LOCK = threading.RLock()
 # compile 8.7 -> 6.9 s at the same run time. Only for these: process-wide it also made the
 # small dense loops (y = x) 1.7x slower.
 COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+# Compiles of a thread inside `background_compiles()` (a server's warm-up) wait while other
+# threads compile (a visitor's run, which compiles several programs with short gaps between
+# them): QUIET_S after the last of theirs, at most PATIENCE_S per compile.
+QUIET_S, PATIENCE_S = 1.0, 30.0
+_PRIORITY = threading.Condition()
+_FOREGROUND = {"active": 0, "last_done": float("-inf")}
+_THREAD = threading.local()  # .background (bool), .depth (compiles entered on this thread)
 _CALLERS: dict[str, Callable] = {}  # signature key -> jax.jit of its exported program
 # signature key -> its compiled program. A call finds its program here without taking
 # COMPILE_LOCK: a visitor's slider move on a page already compiled must not wait seconds for
@@ -70,6 +79,49 @@ def clear_programs() -> None:
     with _LOCK:
         _PROGRAMS.clear()
     jax.clear_caches()
+
+
+@contextlib.contextmanager
+def background_compiles() -> Iterator[None]:
+    """On this thread, each stored program's trace or compile first waits while other threads
+    are compiling or compiled within the last QUIET_S seconds (at most PATIENCE_S): a server's
+    warm-up uses it, so that a visitor's compiles are not queued behind its own."""
+    _THREAD.background = True
+    try:
+        yield
+    finally:
+        _THREAD.background = False
+
+
+@contextlib.contextmanager
+def _compiling() -> Iterator[None]:
+    """COMPILE_LOCK, taken in the order described in `background_compiles` (re-entrant: a
+    trace inside a trace neither waits again nor counts twice)."""
+    depth = getattr(_THREAD, "depth", 0)
+    background = getattr(_THREAD, "background", False)
+    if depth == 0 and background:
+        deadline = time.monotonic() + PATIENCE_S
+        with _PRIORITY:
+            while (now := time.monotonic()) < deadline:
+                quiet_at = _FOREGROUND["last_done"] + QUIET_S
+                if not _FOREGROUND["active"] and now >= quiet_at:
+                    break
+                _PRIORITY.wait(min(deadline, max(quiet_at, now + 0.05)) - now)
+    counted = depth == 0 and not background
+    if counted:
+        with _PRIORITY:
+            _FOREGROUND["active"] += 1
+    _THREAD.depth = depth + 1
+    try:
+        with COMPILE_LOCK:
+            yield
+    finally:
+        _THREAD.depth = depth
+        if counted:
+            with _PRIORITY:
+                _FOREGROUND["active"] -= 1
+                _FOREGROUND["last_done"] = time.monotonic()
+                _PRIORITY.notify_all()
 
 
 def set_export_store(directory: str | Path | None) -> None:
@@ -117,7 +169,7 @@ class AotFunction:
                 caller = _CALLERS.get(key)
                 if caller is None:
                     caller = _CALLERS[key] = jax.jit(exported.call)
-            with COMPILE_LOCK:  # compiles at most once (until clear_programs)
+            with _compiling():  # compiles at most once (until clear_programs)
                 program = caller.lower(*arrays).compile(compiler_options=COMPILER_OPTIONS)
             with _LOCK:
                 _PROGRAMS[key] = program
@@ -141,7 +193,7 @@ class AotFunction:
             key = self.key(leaves, treedef, is_array)
             stored = self._stored(key, leaves, treedef, is_array, directory)
         program = stored.call if stored is not None else self._flat(leaves, treedef, is_array)
-        with COMPILE_LOCK:
+        with _compiling():
             compiled = jax.jit(program).lower(*arrays).compile(compiler_options=COMPILER_OPTIONS)
         return compiled, arrays
 
@@ -158,7 +210,7 @@ class AotFunction:
                     return loaded
                 # Tracing a diffrax program holds its jaxpr and MLIR module (tens of MB):
                 # like compiles, one at a time (re-entrant: a trace may call another).
-                with COMPILE_LOCK:
+                with _compiling():
                     return self._export(key, directory, leaves, treedef, is_array)
             except NotImplementedError:  # e.g. "serialization of host_callbacks"
                 _UNSTORABLE.add(key)

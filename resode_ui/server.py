@@ -277,7 +277,11 @@ def warm_up() -> None:
     # the start-up thread imports the lessons beside a first visitor's page, 1 ms made the
     # fresh server's first spiral fit 0.6 s later, 10.1-10.3 s against 9.6 s.)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    with one_warm_up_at_a_time():
+    import resode_core
+
+    # Visitors' compiles first: a new width on ResNet vs NODE compiles nine gradients in a row,
+    # and each waited for the warm-up's compile started in the gap before it.
+    with one_warm_up_at_a_time(), resode_core.background_compiles():
         started = time.perf_counter()
         _warm_every_lesson(training, "warm_up_first", "warm-up, first chart: %s in %.1f s")
         _warm_every_lesson(training, "warm_up", "warm-up: %s in %.1f s")

@@ -287,3 +287,74 @@ def test_a_compiled_program_runs_while_another_compiles(store):
         assert not _finishes_while_another_thread_compiles(solve)
     finally:
         _aot.set_export_store(None)
+
+
+def _enters_after(monkeypatch, foreground, quiet_s=0.3, patience_s=5.0) -> float:
+    """Seconds until a thread inside `background_compiles` gets to compile, started while
+    `foreground(started)` runs on another thread."""
+    import threading
+    import time
+
+    monkeypatch.setattr(_aot, "QUIET_S", quiet_s)
+    monkeypatch.setattr(_aot, "PATIENCE_S", patience_s)
+    started = threading.Event()
+    other = threading.Thread(target=foreground, args=(started,))
+    other.start()
+    started.wait(5)
+    begun = time.monotonic()
+    with rc.background_compiles(), _aot._compiling():
+        waited = time.monotonic() - begun
+    other.join()
+    return waited
+
+
+def test_background_compiles_let_other_threads_compile_first(monkeypatch):
+    """The warm-up's compiles wait while a visitor compiles, and QUIET_S after the visitor's
+    last compile (the gap before its next one); with nobody else compiling they do not wait."""
+    import time
+
+    def one_compile(started, hold_s=0.5):
+        with _aot._compiling():
+            started.set()
+            time.sleep(hold_s)
+
+    assert 0.5 + 0.3 - 0.1 <= _enters_after(monkeypatch, one_compile) < 0.5 + 0.3 + 0.5
+    assert _enters_after(monkeypatch, lambda started: started.set()) < 0.1
+
+    def a_series(started):  # a visitor's nine gradients: compiles with short gaps between
+        for _ in range(4):
+            with _aot._compiling():
+                started.set()
+                time.sleep(0.2)
+            time.sleep(0.1)
+
+    assert _enters_after(monkeypatch, a_series) >= 4 * 0.2 + 3 * 0.1 - 0.1
+
+    # A visitor who never stops compiling (a busy class) still lets it in after PATIENCE_S.
+    def endless(started):
+        until = time.monotonic() + 3.0
+        while time.monotonic() < until:
+            with _aot._compiling():
+                started.set()
+                time.sleep(0.05)
+            time.sleep(0.02)
+
+    assert _enters_after(monkeypatch, endless, quiet_s=0.5, patience_s=0.6) < 1.5
+
+
+def test_compiles_inside_a_compile_neither_wait_nor_count(monkeypatch):
+    """A trace that calls another stored function compiles inside a compile, on one thread:
+    it counts once, and a background thread's inner compile does not wait again."""
+    import time
+
+    monkeypatch.setattr(_aot, "QUIET_S", 0.4)
+    with _aot._compiling(), _aot._compiling():
+        assert _aot._FOREGROUND["active"] == 1
+    assert _aot._FOREGROUND["active"] == 0
+    begun = time.monotonic()
+    with rc.background_compiles(), _aot._compiling():
+        waited = time.monotonic() - begun  # the quiet after the compile above
+        with _aot._compiling():
+            assert time.monotonic() - begun - waited < 0.1
+            assert _aot._FOREGROUND["active"] == 0
+    assert waited >= 0.3

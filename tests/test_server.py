@@ -330,6 +330,26 @@ def test_the_warm_up_hands_the_gil_over_often(monkeypatch):
         sys.setswitchinterval(previous)
 
 
+def test_the_warm_up_compiles_in_the_background(monkeypatch):
+    """Its stored programs compile after visitors' (resode_core.background_compiles)."""
+    from resode_core import _aot
+
+    seen = []
+    _fake_lessons(monkeypatch, [])
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: False)
+    monkeypatch.setattr(server, "LESSONS", ("first",))
+    monkeypatch.setattr(
+        server.importlib,
+        "import_module",
+        lambda name: types.SimpleNamespace(
+            warm_up=lambda: seen.append(getattr(_aot._THREAD, "background", False))
+        ),
+    )
+    server.warm_up()
+    assert seen == [True]
+    assert not getattr(_aot._THREAD, "background", False)  # only while it warms up
+
+
 def test_the_warm_up_makes_room_for_the_next_lesson_before_the_limit(monkeypatch):
     monkeypatch.setattr(server, "resident_mb", lambda: 400.0)
     monkeypatch.setattr(server, "MEMORY_LIMIT_MB", 500.0)
