@@ -48,21 +48,30 @@ with ui.controls():
     )
     width = c2.select_slider("State width w", rn.WIDTHS, D.width, key="rn_width", **ui.BOUND)
 
+memory_box = st.empty()
+
+
+def memory_chart(table) -> None:
+    """The memory chart: drawn as the gradients are measured, then whole."""
+    ui.chart(
+        oc.scaling_chart,
+        table,
+        y="memory (KiB)",
+        y_title="memory of one gradient (KiB)",
+        y_domain=rn.memory_axis(table, width),
+        colors=rn.COLORS,
+        height=400,
+        where=memory_box,
+    )
+
+
 progress = "Compiling one gradient per depth and model …"
-costs = ui.result_of(rn.depth_costs, tuple(depths), width, progress=progress)
+costs = ui.result_of(rn.depth_costs, tuple(depths), width, memory_chart, progress=progress)
 table = costs.table
 settings = rn.ResnetVsNodeSettings(tuple(depths), width, st.session_state.get("rn_rtol", D.rtol))
 preset = teach.matching_preset(rn.PRESETS, st.session_state.get("rn_preset"), settings)
 
-ui.chart(
-    oc.scaling_chart,
-    table,
-    y="memory (KiB)",
-    y_title="memory of one gradient (KiB)",
-    y_domain=rn.memory_axis(table, width),
-    colors=rn.COLORS,
-    height=400,
-)
+memory_chart(table)
 teach.reveal(answer, *rn.memory_answer(table))
 teach.what_you_should_see(rn.SHOULD_SEE, preset)
 st.caption(
@@ -86,8 +95,8 @@ def adaptive_adjoint() -> None:
     )
     with st.spinner("Computing both gradients at each tolerance …"):
         try:
-            sweep = rn.tolerance_sweep(width)
-            comparison = rn.adaptive_adjoint(float(rtol), width)
+            sweep = rn.tolerance_sweep(rn.TOLERANCE_WIDTH)
+            comparison = rn.adaptive_adjoint(float(rtol), rn.TOLERANCE_WIDTH)
         except ValueError as error:
             ui.problem(str(error))
             return
@@ -216,14 +225,16 @@ solve (the last section shows it).
 
     st.subheader("Adaptive steps: the adjoint's gradient against the tolerance")
     st.markdown(
-        r"""
+        rf"""
 With an adaptive solver (here Tsit5) the number of steps is chosen at run time, so "depth" is
 whatever the error control needs. Both gradients below are of the same loss, and the
 adjoint's backward solve uses the same tolerances. Backprop here is diffrax's default, which
 keeps a few checkpoints and recomputes the steps between them. The adjoint's backward solve
 makes errors of its own: it re-solves $x(t)$ in reverse, and $a(t)$ with it. The chart shows
 how far its gradient lands from backprop's as the tolerance loosens, and, measured alone, how
-far $x(0)$ solved forward to $T$ and back misses the true $x(0)$.
+far $x(0)$ solved forward to $T$ and back misses the true $x(0)$. This section keeps the
+state width at $w = {rn.TOLERANCE_WIDTH}$ whatever the slider above says (following it would
+compile three more programs for every new width).
 """
     )
     adaptive_adjoint()

@@ -121,6 +121,9 @@ def test_defaults_show_linear_growth_then_every_widget(monkeypatch):
     params = _by_model(_table(at), "parameters")
     np.testing.assert_array_equal(params["ResNet"], [8 * 72, 64 * 72])
     assert [_y_domain(at, i) for i in (0, 1)] == axes  # still while the width moves
+    # The tolerance section stays at its own width: a new width compiles no adaptive gradient.
+    assert rn.TOLERANCE_WIDTH == 16
+    assert any(rn.sweep_sentence(rn.tolerance_sweep(16)) in c.value for c in at.caption)
     assert not any(rn.SHOULD_SEE["Default settings"] in c.value for c in at.caption)
     # Fewer than two depths: a readable message, no traceback.
     at.multiselect(key="rn_depths").set_value([8]).run()
@@ -189,6 +192,19 @@ def test_the_lesson_measures_what_the_notes_claim():
     np.testing.assert_allclose(difference[:-1] / difference[1:], 2.0, rtol=0.15)  # O(Δt)
     with pytest.raises(ValueError, match="at least two depths"):
         rn.depth_costs((8,), 8)
+
+
+def test_slow_gradients_are_shown_as_they_come(monkeypatch):
+    """While gradients take time to arrive, the page gets the table after each one (all but
+    the last, which the whole result brings); gradients already cached draw nothing extra."""
+    tables = []
+    rn.depth_costs((4, 8), 8)  # measured now, or cached already
+    rn.depth_costs((4, 8), 8, on_table=tables.append)
+    assert tables == []  # all cached: nothing partial
+    monkeypatch.setattr(rn, "SHOW_PARTIAL_AFTER_S", -1.0)  # every gradient counts as slow
+    whole = rn.depth_costs((4, 8), 8, on_table=tables.append).table
+    assert [len(t) for t in tables] == [1, 2, 3, 4, 5]
+    pd.testing.assert_frame_equal(tables[-1], whole.iloc[:5])
     assert rn.adaptive_adjoint(1e-6, 8)["relative_difference"] < 1e-3
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -73,6 +75,9 @@ BOTH, BACKPROP_ONLY, ADJOINT_ONLY, NEITHER = (
 )
 MEMORY_OPTIONS = (BOTH, BACKPROP_ONLY, ADJOINT_ONLY, NEITHER)
 SWEEP_RTOLS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)  # the tolerance chart's
+# The tolerance section's state width, whatever the width slider says: its point does not
+# depend on w, and following the slider cost a new width three more compiles (~4 s).
+TOLERANCE_WIDTH = ResnetVsNodeSettings().width
 
 
 # Each line's colour, from the palette: the ResNet blue, the neural ODE orange (its
@@ -152,14 +157,15 @@ def time_growth(table: pd.DataFrame) -> str:
     )
 
 
-# Gradients compiled since the last release of programs (see depth_costs).
-_COMPILED_SINCE_RELEASE = [0]
+SHOW_PARTIAL_AFTER_S = 0.3  # cached gradients all arrive within ~50 ms: no partial charts
+# Whether this thread's last `measure` computed its gradient (not found cached): see depth_costs.
+_MEASURED = threading.local()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def measure(method: str, depth: int, width: int) -> dict:
     """One compile of the gradient at this depth: its memory analysis, time and gradient."""
-    _COMPILED_SINCE_RELEASE[0] += 1
+    _MEASURED.now = True
     return rc.depth_cost(method, depth, width=width, batch=BATCH)
 
 
@@ -170,25 +176,24 @@ class DepthCosts:
 
 
 def depth_costs(
-    depths: tuple[int, ...], width: int, on_progress: Callable[[float, str], None] | None = None
+    depths: tuple[int, ...],
+    width: int,
+    on_table: Callable[[pd.DataFrame], None] | None = None,
+    on_progress: Callable[[float, str], None] | None = None,
 ) -> DepthCosts:
-    """Every method at every depth (each gradient cached on its own); reports progress."""
+    """Every method at every depth (each gradient cached on its own). Reports progress and,
+    once the gradients take time to come (compiled now, or by the warm-up), the table after
+    each one (`on_table`: the page draws the points as they come, seconds before the last)."""
     depths = sorted({int(d) for d in depths})
     if len(depths) < 2:
         raise ValueError("Pick at least two depths to see how the cost grows.")
-    rows, gradients = [], {}
+    rows, gradients, started = [], {}, time.perf_counter()
     jobs = [(method, depth) for depth in depths for method in METHODS]
     for i, (method, depth) in enumerate(jobs):
         if on_progress is not None:
             on_progress(i / len(jobs), f"L = {depth}: {METHODS[method][1]}")
+        _MEASURED.now = False
         result = measure(method, depth, int(width))
-        if _COMPILED_SINCE_RELEASE[0]:
-            # The gradient was compiled to be measured once; its result is cached, its
-            # program (about 11 MB) is never called again: hand the memory back at once,
-            # not after all nine (measured on a new width: the peak 159 -> 114 MB above the
-            # start). Other pages' programs come back from the disk caches when next used.
-            _COMPILED_SINCE_RELEASE[0] = 0
-            rc.clear_programs()
         gradients[method, depth] = result["gradient"]
         rows.append(
             {
@@ -200,6 +205,15 @@ def depth_costs(
                 "time (ms)": 1e3 * result["seconds"],
             }
         )
+        if _MEASURED.now:
+            # The gradient was compiled to be measured once; its result is cached, its
+            # program (about 11 MB) is never called again: hand the memory back at once,
+            # not after all nine (measured on a new width: the peak 159 -> 114 MB above the
+            # start). Other pages' programs come back from the disk caches when next used.
+            rc.clear_programs()
+        slow = time.perf_counter() - started > SHOW_PARTIAL_AFTER_S
+        if on_table is not None and slow and i + 1 < len(jobs):
+            on_table(pd.DataFrame(rows))
     differences = [
         np.linalg.norm(gradients["node_backsolve", d] - gradients["node_backprop", d])
         / np.linalg.norm(gradients["node_backprop", d])
@@ -259,12 +273,11 @@ def sweep_sentence(sweep: pd.DataFrame) -> str:
 def warm_up() -> None:
     """The defaults."""
     defaults = ResnetVsNodeSettings()
-    depth_costs(defaults.depths, defaults.width, training.pause_point)
-    tolerance_sweep(defaults.width)  # every rtol of the slider among them
+    depth_costs(defaults.depths, defaults.width, on_progress=training.pause_point)
+    tolerance_sweep(TOLERANCE_WIDTH)  # every rtol of the slider among them
 
 
 def warm_up_more() -> None:
     """One move away: widths 8 and 32 (the width slider compiles one gradient per depth)."""
     for width in (8, 32):
-        depth_costs(ResnetVsNodeSettings().depths, width, training.pause_point)
-        tolerance_sweep(width)
+        depth_costs(ResnetVsNodeSettings().depths, width, on_progress=training.pause_point)
