@@ -67,7 +67,7 @@ with question_box:
         "what power of Δt does its error at T shrink?",
         solvers.QUESTION_OPTIONS,
     )
-result = ui.result_of(solvers.lesson, settings, progress="Solving …")
+fixed = ui.result_of(solvers.studies, settings, solvers.FIXED, progress="Solving …")
 preset = teach.matching_preset(solvers.PRESETS, st.session_state.get("sv_preset"), settings)
 
 
@@ -96,8 +96,8 @@ def slope_table(study: solvers.Study, heading: str):
 
 
 # ----------------------------------------------------------------------------- fixed steps
-convergence(result.fixed, "Δt (step size)", sign=1)
-revealed = solvers.slope_answer(result.fixed, subject)
+convergence(fixed, "Δt (step size)", sign=1)
+revealed = solvers.slope_answer(fixed, subject)
 if revealed is None:
     st.caption(
         f"Too few points between {solvers.FIT_FLOOR:.0e} and {solvers.FIT_CEILING:g} to fit a "
@@ -136,7 +136,7 @@ can need far fewer steps for the same accuracy.
         "floor or stalls near it.",
         icon=":material/info:",
     )
-    orders = slope_table(result.fixed, "fitted order")
+    orders = slope_table(fixed, "fitted order")
     orders["theory"] = [rc.SOLVERS[n].order for n in orders["solver"]]
     orders["evaluations_per_step"] = [rc.SOLVERS[n].evaluations_per_step for n in orders["solver"]]
     orders["note"] = ["few points: unreliable" if p < 4 else "" for p in orders["points"]]
@@ -146,12 +146,12 @@ can need far fewer steps for the same accuracy.
         width="stretch",
     )
     st.markdown(
-        f"**Here:** {solvers.order_sentence(result.fixed)} A slope fitted on few points is "
+        f"**Here:** {solvers.order_sentence(fixed)} A slope fitted on few points is "
         "unreliable: high-order methods can fall from large errors to the float32 floor within "
         "a few step counts, and before the asymptotic regime a method can look *better* than "
         "its order."
     )
-    blow_ups = solvers.blow_up_sentence(result.fixed, t_end)
+    blow_ups = solvers.blow_up_sentence(fixed, t_end)
     if blow_ups:
         st.markdown(blow_ups)
     if system == solvers.SPIRAL:
@@ -176,7 +176,7 @@ def accuracy_target() -> None:
         **SCIENTIFIC,
         **ui.BOUND,
     )
-    needed = solvers.evaluations_needed(result.fixed, target)
+    needed = solvers.evaluations_needed(fixed, target)
     reached = needed.dropna()
     if reached.empty:
         st.caption(
@@ -191,7 +191,7 @@ def accuracy_target() -> None:
             value="evaluations",
             title=f"function evaluations to reach error ≤ {target:.0e}",
             log=True,
-            domain=solvers.evaluations_axis(result.fixed),
+            domain=solvers.evaluations_axis(fixed),
             height=90 + 36 * len(reached),
         )
     missing = needed[needed["evaluations"].isna()]["solver"].tolist()
@@ -215,21 +215,22 @@ $q$ fitted below is its adaptive counterpart: compare it with the order column. 
 have no error estimate and are left out.
 """
     )
-    if result.adaptive.points.empty:
+    adaptive = ui.result_of(solvers.studies, settings, solvers.ADAPTIVE, progress="Solving …")
+    if adaptive.points.empty:
         st.caption("None of the chosen solvers is adaptive.")
         return
-    convergence(result.adaptive, "function evaluations (work)", sign=-1)
+    convergence(adaptive, "function evaluations (work)", sign=-1)
     st.caption(
         f"rtol from {max(solvers.RTOLS):.0e} to {min(solvers.RTOLS):.0e}. Points where a "
         f"solver hit its limit of {rc.SolverSettings().max_steps:,} steps are missing. "
-        + solvers.step_limit_sentence(result.adaptive)
+        + solvers.step_limit_sentence(adaptive)
         + " The grey triangles have the slopes written by them: −p is the fixed-step rate "
         "error ∝ evaluations⁻ᵖ of a method of order p, for reference."
     )
     q = "error ∝ evaluations^(−q), q"
-    work = slope_table(result.adaptive, q)
+    work = slope_table(adaptive, q)
     work["order"] = [rc.SOLVERS[n].order for n in work["solver"]]
-    failed = (~result.adaptive.points["ok"]).groupby(result.adaptive.points["solver"]).sum()
+    failed = (~adaptive.points["ok"]).groupby(adaptive.points["solver"]).sum()
     work["rtols that hit the step limit"] = work["solver"].map(failed)
     st.dataframe(
         work[["method", "order", q, "points", "rtols that hit the step limit"]],

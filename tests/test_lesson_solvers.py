@@ -227,3 +227,18 @@ def test_slope_answer_without_enough_points():
     study = sv.fitted([points], sv.FIXED)
     assert sv.slope_answer(study, "rk4") is None
     assert "too few to judge: Classical RK4" in sv.order_sentence(study)
+
+
+def test_the_fixed_step_chart_waits_for_no_adaptive_solve(monkeypatch):
+    """The page draws its first chart from the fixed-step studies alone; the adaptive ones
+    (of the adaptive solvers among those chosen) come after, for the section further down."""
+    asked, real = [], sv.study
+    monkeypatch.setattr(
+        sv, "study", lambda system, solver, kind: asked.append(kind) or real(system, solver, kind)
+    )
+    fixed = sv.studies(sv.SolversSettings(solvers=("euler", "rk4")), sv.FIXED)
+    assert asked == [sv.FIXED, sv.FIXED]
+    assert set(fixed.points["solver"]) == {"euler", "rk4"}
+    adaptive = sv.studies(sv.SolversSettings(solvers=("euler", "tsit5")), sv.ADAPTIVE)
+    assert asked[2:] == [sv.ADAPTIVE]
+    assert set(adaptive.points["solver"]) == {"tsit5"}

@@ -285,19 +285,27 @@ class SolversResult:
     adaptive: Study  # the chosen solvers that can adapt (none: empty)
 
 
-def lesson(s: SolversSettings, progress: Callable[[float, str], None] | None = None):
-    """Both studies of the chosen solvers; `progress(fraction, text)` before each solver's
-    study (a page's progress bar: the first study of a solver compiles)."""
+def studies(
+    s: SolversSettings, kind: str, progress: Callable[[float, str], None] | None = None
+) -> Study:
+    """One kind of study (FIXED or ADAPTIVE) of the chosen solvers that can do it;
+    `progress(fraction, text)` before each solver's (a page's progress bar: the first study
+    of a solver compiles). The page draws the fixed-step chart before the adaptive studies
+    are computed."""
     if not s.solvers:
         raise ValueError("Pick at least one solver.")
-    jobs = [(FIXED, name) for name in s.solvers]
-    jobs += [(ADAPTIVE, name) for name in s.solvers if rc.SOLVERS[name].adaptive]
-    frames: dict[str, list] = {FIXED: [], ADAPTIVE: []}
-    for i, (kind, name) in enumerate(jobs):
+    names = [name for name in s.solvers if kind == FIXED or rc.SOLVERS[name].adaptive]
+    frames = []
+    for i, name in enumerate(names):
         if progress is not None:
-            progress(i / len(jobs), f"{LABELS[kind]}: {rc.SOLVERS[name].label}")
-        frames[kind].append(study(s.system, name, kind))
-    return SolversResult(fitted(frames[FIXED], FIXED), fitted(frames[ADAPTIVE], ADAPTIVE))
+            progress(i / len(names), f"{LABELS[kind]}: {rc.SOLVERS[name].label}")
+        frames.append(study(s.system, name, kind))
+    return fitted(frames, kind)
+
+
+def lesson(s: SolversSettings, progress: Callable[[float, str], None] | None = None):
+    """Both studies of the chosen solvers (`progress` as in `studies`)."""
+    return SolversResult(studies(s, FIXED, progress), studies(s, ADAPTIVE, progress))
 
 
 def evaluations_needed(fixed: Study, target: float) -> pd.DataFrame:
