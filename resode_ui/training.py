@@ -21,7 +21,7 @@ import os
 import pickle
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 
@@ -88,6 +88,7 @@ class Board:
         self.finished: OrderedDict[Hashable, rc.OdeFit] = OrderedDict()
         self.checkpoints: OrderedDict[Hashable, rc.OdeFit] = OrderedDict()
         self.trainers: dict[Hashable, threading.Thread] = {}
+        self.waiting: Counter = Counter()  # key -> sessions waiting for its training
         self.changed = threading.Condition()  # guards all of the above
         self.version = _code_version()
         self.trainings = self.resumed = self.loaded = 0  # counts, for reports and tests
@@ -140,6 +141,22 @@ class Board:
 
     def wait(self, key: Hashable, total: int, notice) -> tuple[rc.OdeFit | None, bool]:
         """Wait while another session trains `key`: (its fit or None, whether it stalled)."""
+        with self.changed:
+            self.waiting[key] += 1
+        try:
+            return self._wait(key, total, notice)
+        finally:
+            with self.changed:
+                self.waiting[key] -= 1
+                if not self.waiting[key]:
+                    del self.waiting[key]
+
+    def awaited(self, key: Hashable) -> bool:
+        """Whether another session is waiting for `key`'s training."""
+        with self.changed:
+            return self.waiting.get(key, 0) > 0
+
+    def _wait(self, key: Hashable, total: int, notice) -> tuple[rc.OdeFit | None, bool]:
         last_done, last_change = -1, time.monotonic()
         while True:
             with self.changed:
@@ -278,7 +295,11 @@ def _shared(key, train: Train, total, label, persist, slots) -> rc.OdeFit:
             shared.put(shared.checkpoints, key, _read_only(fit), shared.max_checkpoints)
             if live is not None:
                 live(fit)
-            pause_point()
+            # The warm-up gives way to visitors' runs here, but not to runs waiting for this
+            # very training: they would wait for each other until the warm-up's patience ran
+            # out (up to a minute a chunk while memory is tight).
+            if not shared.awaited(key):
+                pause_point()
 
         fit = _read_only(train(start, on_chunk))
         with shared.changed:

@@ -1,6 +1,7 @@
 """Shared training: one fit per setting across sessions, resumable, on disk, drawn live."""
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -320,3 +321,38 @@ def test_a_run_that_trains_lays_out_the_page_like_one_that_finds_the_fit(page):
 
 def test_pages_under_apptest_keep_fits_in_memory_only():
     assert training.PERSIST is False  # only the server's start-up hook turns the disk on
+
+
+def test_the_warm_up_does_not_pause_a_training_a_session_waits_for():
+    """A warm-up's training gives way to visitors' runs after each chunk, except to a run
+    that waits for this very training: each would wait for the other."""
+    pauses, waiting, go_on = [], threading.Event(), threading.Event()
+    results = {}
+
+    def warm(start, on_chunk):
+        on_chunk(_fit(1.0, 5))  # nobody waits yet: a pause
+        waiting.wait(10)
+        while not training.board().awaited("k"):
+            time.sleep(0.01)
+        on_chunk(_fit(1.0, 10))  # a session waits for this fit: no pause
+        go_on.wait(10)
+        return _fit(1.0, 15)
+
+    def warm_up():
+        with training.quietly(give_way=lambda between_steps=False: pauses.append(between_steps)):
+            results["warm-up"] = training.trained("k", warm, total=15)
+
+    warmer = threading.Thread(target=warm_up)
+    warmer.start()
+    while "k" not in training.board().trainers:
+        time.sleep(0.01)
+    visitor = threading.Thread(target=_session, args=(results, "visitor", "k", warm))
+    visitor.start()
+    waiting.set()
+    time.sleep(0.2)
+    go_on.set()
+    warmer.join(10)
+    visitor.join(10)
+    assert pauses == [False]
+    assert results["visitor"] is results["warm-up"]
+    assert not training.board().awaited("k")
