@@ -420,13 +420,6 @@ def sampling_note(result: SpiralResult, index: int) -> str:
     )
 
 
-def warm_up_first() -> None:
-    """The headline: the default fit and its views, before any other lesson's first chart
-    (a visitor who opens this page on a fresh server joins this training instead of
-    competing with the warm-up's compiles for another page)."""
-    lesson(SpiralSettings())
-
-
 def warm_up() -> None:
     """The default fit and views, its Play frames and the default extrapolation."""
     result = lesson(SpiralSettings())
