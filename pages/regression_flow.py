@@ -272,6 +272,6 @@ dimensions let the points go *around* each other instead.
             "All three with Adam and the same number of epochs; the neural ODEs' rate decays "
             f"to {100 * flow.FINAL_RATE:.0f} % of its start. The field V(x, t) has one hidden "
             f"layer of {flow.WIDTH} units and sees t as an input; the ResNet's blocks have "
-            f"{flow.HIDDEN}. The neural ODEs are solved by {flow.SOLVE.describe()}, atol "
-            f"{flow.SOLVE.atol:g}."
+            f"{flow.HIDDEN}. The neural ODEs are solved by {flow.SOLVE.describe()}, "
+            f"{round(flow.T_END / flow.SOLVE.dt)} steps from t = 0 to {flow.T_END:g}."
         )
