@@ -25,7 +25,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 LOG = logging.getLogger("resode.server")
 if not LOG.handlers:  # the server's own log lines, beside Streamlit's
@@ -202,12 +202,16 @@ def watch_memory(step_mb: float = 25.0, every_s: float = 0.05) -> None:
         time.sleep(every_s)
 
 
-def wait_for_visitors(limit_s: float | None = None) -> None:
+def wait_for_visitors(
+    limit_s: float | None = None, unless: Callable[[], bool] | None = None
+) -> None:
     """Let page runs under way finish first (their compiles would stack with the warm-up's),
     but not forever (VISITOR_WAIT_S unless `limit_s`): a busy class must not keep the other
-    pages cold."""
+    pages cold. Ends at once when `unless()` is true (a run waits for the warm-up)."""
     deadline = time.monotonic() + (VISITOR_WAIT_S if limit_s is None else limit_s)
     while time.monotonic() < deadline:
+        if unless is not None and unless():
+            return
         with MEMORY.lock:
             if MEMORY.running == 0:
                 return
@@ -231,13 +235,15 @@ class GiveWay:
     def __init__(self, budget_s: float | None = None) -> None:
         self.left_s = VISITOR_WAIT_S if budget_s is None else budget_s
 
-    def __call__(self, *, between_steps: bool = False) -> None:
+    def __call__(
+        self, *, between_steps: bool = False, unless: Callable[[], bool] | None = None
+    ) -> None:
         tight = over_limit(COMPILE_HEADROOM_MB)
         if tight:
-            wait_for_visitors(TIGHT_WAIT_S)
+            wait_for_visitors(TIGHT_WAIT_S, unless)
         elif self.left_s > 0:
             started = time.monotonic()
-            wait_for_visitors(self.left_s)
+            wait_for_visitors(self.left_s, unless)
             self.left_s -= time.monotonic() - started
         if between_steps and tight:
             drop_programs(only_if_idle=True)

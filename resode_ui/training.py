@@ -53,14 +53,15 @@ def quietly(give_way: Callable[..., None] | None = None) -> Iterator[None]:
         _quiet.on, _quiet.give_way = False, None
 
 
-def pause_point(*progress) -> None:
+def pause_point(*progress, unless: Callable[[], bool] | None = None) -> None:
     """A point where the warm-up may pause: after a training chunk (no arguments) or between
     the steps of a study (standing in for its progress callback, whose arguments it ignores
-    but for knowing that a step ended). Does nothing outside `quietly(give_way)`, which is
-    called as `give_way(between_steps=...)`."""
+    but for knowing that a step ended). The pause ends early once `unless()` is true (a
+    visitor has started to wait for what the warm-up is computing). Does nothing outside
+    `quietly(give_way)`, which is called as `give_way(between_steps=..., unless=...)`."""
     give_way = getattr(_quiet, "give_way", None)
     if give_way is not None:
-        give_way(between_steps=bool(progress))
+        give_way(between_steps=bool(progress), unless=unless)
 
 
 def _is_quiet() -> bool:
@@ -296,10 +297,10 @@ def _shared(key, train: Train, total, label, persist, slots) -> rc.OdeFit:
             if live is not None:
                 live(fit)
             # The warm-up gives way to visitors' runs here, but not to runs waiting for this
-            # very training: they would wait for each other until the warm-up's patience ran
-            # out (up to a minute a chunk while memory is tight).
-            if not shared.awaited(key):
-                pause_point()
+            # very training, even one that starts to wait during the pause: they would wait
+            # for each other until the warm-up's patience ran out (a minute while memory is
+            # tight: the fresh class once found the spiral 62 s late).
+            pause_point(unless=lambda: shared.awaited(key))
 
         fit = _read_only(train(start, on_chunk))
         with shared.changed:

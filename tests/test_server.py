@@ -378,7 +378,9 @@ def test_the_warm_up_makes_room_between_steps_but_not_between_chunks(monkeypatch
 
 def test_with_memory_tight_the_warm_up_waits_for_visitors_beyond_its_budget(monkeypatch):
     waits = []
-    monkeypatch.setattr(server, "wait_for_visitors", lambda limit_s=None: waits.append(limit_s))
+    monkeypatch.setattr(
+        server, "wait_for_visitors", lambda limit_s=None, unless=None: waits.append(limit_s)
+    )
     monkeypatch.setattr(server, "drop_programs", lambda keep=None, only_if_idle=False: True)
     give_way = server.GiveWay(budget_s=0.0)  # the lesson's budget is spent
     monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: False)

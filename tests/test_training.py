@@ -323,36 +323,36 @@ def test_pages_under_apptest_keep_fits_in_memory_only():
     assert training.PERSIST is False  # only the server's start-up hook turns the disk on
 
 
-def test_the_warm_up_does_not_pause_a_training_a_session_waits_for():
+def test_the_warm_up_does_not_pause_a_training_a_session_waits_for(monkeypatch):
     """A warm-up's training gives way to visitors' runs after each chunk, except to a run
-    that waits for this very training: each would wait for the other."""
-    pauses, waiting, go_on = [], threading.Event(), threading.Event()
-    results = {}
+    that waits for this very training, even one that starts waiting during the pause: each
+    would wait for the other (the fresh class once found the spiral 62 s late)."""
+    from resode_ui import server
+
+    monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: True)  # a minute a pause
+    visiting, results = threading.Event(), {}
 
     def warm(start, on_chunk):
-        on_chunk(_fit(1.0, 5))  # nobody waits yet: a pause
-        waiting.wait(10)
-        while not training.board().awaited("k"):
-            time.sleep(0.01)
-        on_chunk(_fit(1.0, 10))  # a session waits for this fit: no pause
-        go_on.wait(10)
-        return _fit(1.0, 15)
+        assert visiting.wait(10)
+        on_chunk(_fit(1.0, 5))  # a visitor's run is under way: the warm-up pauses for it...
+        return _fit(1.0, 10)
 
     def warm_up():
-        with training.quietly(give_way=lambda between_steps=False: pauses.append(between_steps)):
-            results["warm-up"] = training.trained("k", warm, total=15)
+        with training.quietly(give_way=server.GiveWay()):
+            results["warm-up"] = training.trained("k", warm, total=10)
 
-    warmer = threading.Thread(target=warm_up)
-    warmer.start()
-    while "k" not in training.board().trainers:
-        time.sleep(0.01)
-    visitor = threading.Thread(target=_session, args=(results, "visitor", "k", warm))
-    visitor.start()
-    waiting.set()
-    time.sleep(0.2)
-    go_on.set()
-    warmer.join(10)
-    visitor.join(10)
-    assert pauses == [False]
+    def visitor():
+        with server.page_run("spiral"):
+            visiting.set()
+            time.sleep(0.3)  # ...and then starts to wait for the warm-up's fit
+            _session(results, "visitor", "k", warm)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=warm_up), threading.Thread(target=visitor)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(server.TIGHT_WAIT_S + 10)
+    assert time.monotonic() - started < 10  # not the warm-up's minute of patience
     assert results["visitor"] is results["warm-up"]
     assert not training.board().awaited("k")
