@@ -75,8 +75,8 @@ BOTH, BACKPROP_ONLY, ADJOINT_ONLY, NEITHER = (
 )
 MEMORY_OPTIONS = (BOTH, BACKPROP_ONLY, ADJOINT_ONLY, NEITHER)
 SWEEP_RTOLS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)  # the tolerance chart's
-# The tolerance section's state width, whatever the width slider says: its point does not
-# depend on w, and following the slider cost a new width three more compiles (~4 s).
+# The tolerance section's state width, whatever the width slider says: following the slider
+# cost every new width three more compiles (two adaptive gradients and the round trip).
 TOLERANCE_WIDTH = ResnetVsNodeSettings().width
 
 
@@ -157,7 +157,9 @@ def time_growth(table: pd.DataFrame) -> str:
     )
 
 
-SHOW_PARTIAL_AFTER_S = 0.3  # cached gradients all arrive within ~50 ms: no partial charts
+# A call that has taken longer than this draws its table after each further gradient; a
+# rerun whose gradients are all cached finishes sooner and draws no partial chart.
+SHOW_PARTIAL_AFTER_S = 0.3
 # Whether this thread's last `measure` computed its gradient (not found cached): see depth_costs.
 _MEASURED = threading.local()
 
