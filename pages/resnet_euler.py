@@ -227,7 +227,7 @@ under each line has the slope of that solver's order, and the table fits $p$ for
 """
     )
 
-    @st.fragment
+    @ui.fragment
     def convergence() -> None:
         """Its own section: choosing solvers reruns only this part of the page."""
         solvers = st.multiselect(

@@ -82,7 +82,7 @@ st.caption(
 )
 
 
-@st.fragment
+@ui.fragment
 def adaptive_adjoint() -> None:
     """Its own section: moving the tolerance reruns only this part of the page."""
     rtol = st.select_slider(

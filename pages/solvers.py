@@ -165,7 +165,7 @@ steps wherever $|u|$ is large.
         )
 
 
-@st.fragment
+@ui.fragment
 def accuracy_target() -> None:
     """Its own section: moving the target reruns only this chart."""
     target = st.select_slider(
@@ -240,7 +240,7 @@ have no error estimate and are left out.
 
 
 # ----------------------------------------------------------------------------- cost
-@st.fragment
+@ui.fragment
 def cost() -> None:
     """Its own section: moving these sliders reruns only this table."""
     st.subheader("What one solve costs")

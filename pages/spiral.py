@@ -118,7 +118,7 @@ if fit.diverged:
     ui.problem(divergence_advice(result.settings.solve, lr))
 
 
-@st.fragment
+@ui.fragment
 def extrapolation() -> None:
     """The question's chart: moving u₀ or T reruns only this part of the page."""
     chart_box, reveal_box = st.container(), st.container()

@@ -209,7 +209,7 @@ if after_note:
     after_slot.caption(after_note)
 
 
-@st.fragment
+@ui.fragment
 def small_weights() -> None:
     """Its own section: moving the factor reruns only this part of the page."""
     factor = st.slider(

@@ -151,6 +151,21 @@ def over_limit(headroom_mb: float = 0.0) -> bool:
     return bool(MEMORY_LIMIT_MB) and resident_mb() > MEMORY_LIMIT_MB - headroom_mb
 
 
+def _run_started(page: str) -> None:
+    """Count a run of `page` as under way (the caller holds MEMORY.lock)."""
+    MEMORY.running += 1
+    MEMORY.pages_running[page] = MEMORY.pages_running.get(page, 0) + 1
+
+
+def _run_ended(page: str) -> None:
+    with MEMORY.lock:
+        MEMORY.running -= 1
+        MEMORY.pages_running[page] -= 1
+        if not MEMORY.pages_running[page]:
+            del MEMORY.pages_running[page]
+    trim()
+
+
 @contextlib.contextmanager
 def page_run(page: str) -> Iterator[None]:
     """Around one run of a page (app.py): make room first if needed, trim afterwards.
@@ -166,19 +181,26 @@ def page_run(page: str) -> Iterator[None]:
         MEMORY.loaded.add(page)
         MEMORY.last_page = page
         alone = MEMORY.running == 0
-        MEMORY.running += 1
-        MEMORY.pages_running[page] = MEMORY.pages_running.get(page, 0) + 1
+        _run_started(page)
     try:
         if new and alone and over_limit(COMPILE_HEADROOM_MB):
             drop_programs(keep=page)
         yield
     finally:
-        with MEMORY.lock:
-            MEMORY.running -= 1
-            MEMORY.pages_running[page] -= 1
-            if not MEMORY.pages_running[page]:
-                del MEMORY.pages_running[page]
-        trim()
+        _run_ended(page)
+
+
+@contextlib.contextmanager
+def fragment_run(page: str) -> Iterator[None]:
+    """Around one rerun of a section of a page (`widgets.fragment`), which app.py's
+    `page_run` does not see: counted as a run under way, so the warm-up gives way to it
+    and drops no programs under it, as for a whole page's run."""
+    with MEMORY.lock:
+        _run_started(page)
+    try:
+        yield
+    finally:
+        _run_ended(page)
 
 
 def watch_memory(step_mb: float = 25.0, every_s: float = 0.05) -> None:

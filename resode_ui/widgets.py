@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,6 +20,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import resode_core as rc
+from resode_ui import server
 
 BOUND = {"bind": "query-params"}  # **BOUND on every widget a shared link should carry
 TOLERANCES = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
@@ -127,6 +130,21 @@ def lesson_link(page: str, label: str, where: Any = st) -> None:
         where.page_link(page, label=label, icon=":material/arrow_forward:")
     except StreamlitAPIException:
         where.caption(label)
+
+
+def fragment(function):
+    """`st.fragment` (a section that reruns alone when its own widgets move) whose reruns the
+    server counts as runs of the page it is on (`server.fragment_run`), as app.py counts
+    whole runs: the warm-up gives way to a student's cost-table or extrapolation move and
+    drops no programs under it."""
+    page = Path(function.__code__.co_filename).stem
+
+    @functools.wraps(function)
+    def counted(*args, **kwargs):
+        with server.fragment_run(page):
+            return function(*args, **kwargs)
+
+    return st.fragment(counted)
 
 
 def problem(message: str) -> None:

@@ -389,3 +389,30 @@ def test_with_memory_tight_the_warm_up_waits_for_visitors_beyond_its_budget(monk
     monkeypatch.setattr(server, "over_limit", lambda headroom_mb=0.0: headroom_mb > 0)
     give_way()
     assert waits == [server.TIGHT_WAIT_S]  # tight: a visitor's run goes first
+
+
+def _page_with_a_section():
+    import streamlit as st
+
+    from resode_ui import server, widgets as ui
+
+    @ui.fragment
+    def section():
+        with server.MEMORY.lock:
+            st.write(f"runs {server.MEMORY.running}, pages {sorted(server.MEMORY.pages_running)}")
+        st.write(f"dropped {server.drop_programs(only_if_idle=True)}")
+
+    section()
+
+
+def test_a_section_rerun_counts_as_a_run_of_its_page():
+    """A fragment's rerun (a cost-table or extrapolation move) does not pass through app.py's
+    page_run; widgets.fragment counts it, so the warm-up waits for it and drops nothing."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_page_with_a_section, default_timeout=60).run()
+    assert not at.exception
+    shown = [m.value for m in at.markdown]
+    assert len(shown) == 2 and shown[0].startswith("runs 1, pages [")  # the page's file name
+    assert shown[1] == "dropped False"
+    assert server.MEMORY.running == 0 and not server.MEMORY.pages_running
