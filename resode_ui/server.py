@@ -386,6 +386,26 @@ def prepare() -> None:
         warm_up()
 
 
+def serialise_ast_parsing() -> None:
+    """Let one thread at a time run `ast.parse` (Python before 3.12). CPython 3.11 keeps the
+    AST constructor's recursion depth in state shared by all threads, so two threads parsing
+    at once can fail with "SystemError: AST constructor recursion depth mismatch"
+    (python/cpython#106905). Streamlit parses a page's source on its first visit; a fresh
+    class met that error once, on the solvers page, while the warm-up ran beside it."""
+    import ast
+
+    if sys.version_info >= (3, 12) or getattr(ast.parse, "serialised", False):
+        return
+    parse, lock = ast.parse, threading.Lock()
+
+    def serialised(*args, **kwargs):
+        with lock:
+            return parse(*args, **kwargs)
+
+    serialised.serialised = True
+    ast.parse = serialised
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app) -> AsyncIterator[None]:
     """st.App's start-up hook: hand the slow preparation to a thread and serve at once."""
@@ -393,6 +413,7 @@ async def lifespan(app) -> AsyncIterator[None]:
     from resode_ui import streamlit_private, training
 
     streamlit_private.route_deep_links_through_app()
+    serialise_ast_parsing()
     training.PERSIST = True  # a real server: finished fits go to disk
     if os.environ.get("RESODE_PRELOAD", "1") != "0":
         threading.Thread(target=prepare, name="resode-prepare", daemon=True).start()

@@ -416,3 +416,27 @@ def test_a_section_rerun_counts_as_a_run_of_its_page():
     assert len(shown) == 2 and shown[0].startswith("runs 1, pages [")  # the page's file name
     assert shown[1] == "dropped False"
     assert server.MEMORY.running == 0 and not server.MEMORY.pages_running
+
+
+def test_ast_parsing_is_one_thread_at_a_time(monkeypatch):
+    """Python 3.11's AST constructor shares its recursion depth between threads (a page's
+    first parse failed with a SystemError beside the warm-up): the server serialises it."""
+    import ast
+    import threading
+
+    monkeypatch.setattr(ast, "parse", ast.parse)  # restored after the test
+    server.serialise_ast_parsing()
+    server.serialise_ast_parsing()  # once only: not wrapped twice
+    if sys.version_info >= (3, 12):
+        return
+    assert ast.parse.serialised and ast.parse("x = 1").body[0].targets[0].id == "x"
+    closure = [c.cell_contents for c in ast.parse.__closure__]
+    lock = next(c for c in closure if isinstance(c, type(threading.Lock())))
+    assert not any(getattr(c, "serialised", False) for c in closure if callable(c))
+    with lock:  # while another thread parses, a second one waits
+        parser = threading.Thread(target=ast.parse, args=("y = 2",))
+        parser.start()
+        parser.join(0.3)
+        assert parser.is_alive()
+    parser.join(5)
+    assert not parser.is_alive()
