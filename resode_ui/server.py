@@ -387,14 +387,15 @@ def prepare() -> None:
 
 
 def serialise_ast_parsing() -> None:
-    """Let one thread at a time run `ast.parse` (Python before 3.12). CPython 3.11 keeps the
+    """Let one thread at a time run `ast.parse`. CPython 3.11 keeps the
     AST constructor's recursion depth in state shared by all threads, so two threads parsing
     at once can fail with "SystemError: AST constructor recursion depth mismatch"
     (python/cpython#106905). Streamlit parses a page's source on its first visit; a fresh
-    class met that error once, on the solvers page, while the warm-up ran beside it."""
+    class met that error once, on the solvers page, while the warm-up ran beside it. It
+    applies on every version: whether 3.12 still shares that depth is unchecked."""
     import ast
 
-    if sys.version_info >= (3, 12) or getattr(ast.parse, "serialised", False):
+    if getattr(ast.parse, "serialised", False):  # installed once
         return
     parse, lock = ast.parse, threading.Lock()
 

@@ -427,8 +427,6 @@ def test_ast_parsing_is_one_thread_at_a_time(monkeypatch):
     monkeypatch.setattr(ast, "parse", ast.parse)  # restored after the test
     server.serialise_ast_parsing()
     server.serialise_ast_parsing()  # once only: not wrapped twice
-    if sys.version_info >= (3, 12):
-        return
     assert ast.parse.serialised and ast.parse("x = 1").body[0].targets[0].id == "x"
     closure = [c.cell_contents for c in ast.parse.__closure__]
     lock = next(c for c in closure if isinstance(c, type(threading.Lock())))
